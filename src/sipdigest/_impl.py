@@ -1,0 +1,63 @@
+"""Choose the twin core: the C extension when it is there, the pure-Python one otherwise.
+
+``SIPDIGEST_NO_EXTENSIONS=1`` (or an interpreter other than CPython) forces the pure
+twin; ``SIPDIGEST_REQUIRE_EXTENSIONS=1`` (set in CI) makes a missing or broken
+extension an ImportError instead of a quiet fallback. This is the one core module that
+reads the environment, once, at import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from types import ModuleType
+
+from . import _pure
+from ._pure import MD5, QOP_AUTH, QOP_AUTH_INT, QOP_NONE, SHA256, SHA512_256, SHA512_TRUNC
+from ._pure import _b as as_bytes
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _choose() -> tuple[ModuleType, str]:
+    if _truthy("SIPDIGEST_NO_EXTENSIONS") or sys.implementation.name != "cpython":
+        if _truthy("SIPDIGEST_REQUIRE_EXTENSIONS"):
+            raise ImportError("SIPDIGEST_REQUIRE_EXTENSIONS is set but extensions are disabled")
+        return _pure, "pure"
+    try:
+        from . import _fast  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        if _truthy("SIPDIGEST_REQUIRE_EXTENSIONS"):
+            raise
+        return _pure, "pure"
+    return _fast, "fast"
+
+
+core, IMPLEMENTATION = _choose()
+
+tokenize = core.tokenize
+tokenize_params = core.tokenize_params
+hexdigest = core.hexdigest
+ha1 = core.ha1
+ha1_sess = core.ha1_sess
+response = core.response
+check_response = core.check_response
+hmac_sha256 = core.hmac_sha256
+mint_nonce = core.mint_nonce
+open_nonce = core.open_nonce
+verify_fast = core.verify_fast
+
+__all__ = [
+    "IMPLEMENTATION",
+    "core",
+    "as_bytes",
+    "MD5",
+    "SHA256",
+    "SHA512_256",
+    "SHA512_TRUNC",
+    "QOP_NONE",
+    "QOP_AUTH",
+    "QOP_AUTH_INT",
+]

@@ -1,0 +1,412 @@
+"""Pure-Python twin of the ``_fast`` extension.
+
+This module is the reference: ``_fast.pyx`` mirrors every function here with the same
+signature, the same results and the same exceptions (class, message and position).
+The tokenizer has two tiers: one anchored regular expression accepts the common shape
+(one challenge or credentials value, plain quoted strings) in a single pass, and
+everything else, including every error, goes through a character-level state machine
+that the C code copies step by step. Text arguments are ``str`` (encoded UTF-8) or
+``bytes``; hash ids follow ``_sdhash.h``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+from typing import Callable, Union
+
+from .errors import MalformedHeader
+
+Text = Union[str, bytes]
+Params = dict[str, str]
+Item = tuple[str, Union[str, None], Params]
+
+MD5, SHA256, SHA512_256, SHA512_TRUNC = 0, 1, 2, 3
+QOP_NONE, QOP_AUTH, QOP_AUTH_INT = 0, 1, 2
+MAC_LEN = 16
+
+
+def _sha512_trunc(data: bytes = b"") -> "hashlib._Hash":
+    return _Truncated(hashlib.sha512(data))
+
+
+class _Truncated:
+    """SHA-512 cut to 256 bits: only for peers that copied RFC 7616's printed example."""
+
+    def __init__(self, h: "hashlib._Hash") -> None:
+        self._h = h
+
+    def update(self, data: bytes) -> None:
+        self._h.update(data)
+
+    def hexdigest(self) -> str:
+        return self._h.hexdigest()[:64]
+
+
+def _sha512_256(data: bytes = b"") -> "hashlib._Hash":
+    return hashlib.new("sha512_256", data)
+
+
+_CONSTRUCTORS: tuple[Callable[..., "hashlib._Hash"], ...] = (
+    hashlib.md5,
+    hashlib.sha256,
+    _sha512_256,
+    _sha512_trunc,  # type: ignore[list-item,unused-ignore]
+)
+
+
+def _b(text: Text) -> bytes:
+    if type(text) is bytes:
+        return text
+    if isinstance(text, str):
+        return text.encode("utf-8")
+    if isinstance(text, bytes):
+        return bytes(text)
+    raise TypeError(f"expected str or bytes, not {type(text).__name__}")
+
+
+def _ctor(hash_id: int) -> Callable[..., "hashlib._Hash"]:
+    if type(hash_id) is not int or not 0 <= hash_id < len(_CONSTRUCTORS):
+        raise ValueError(f"unknown hash id {hash_id!r}")
+    return _CONSTRUCTORS[hash_id]
+
+
+def hexdigest(hash_id: int, data: bytes) -> str:
+    """H(data) in lower-case hex."""
+    return _ctor(hash_id)(_b(data)).hexdigest()
+
+
+def ha1(hash_id: int, username: Text, realm: Text, password: Text) -> str:
+    """H(username ":" realm ":" password) (RFC 7616 §3.4.2)."""
+    return _ctor(hash_id)(b"%s:%s:%s" % (_b(username), _b(realm), _b(password))).hexdigest()
+
+
+def ha1_sess(hash_id: int, ha1: Text, nonce: Text, cnonce: Text) -> str:
+    """H(HA1 ":" nonce ":" cnonce) for the -sess algorithms (RFC 7616 §3.4.2)."""
+    return _ctor(hash_id)(b"%s:%s:%s" % (_b(ha1), _b(nonce), _b(cnonce))).hexdigest()
+
+
+def response(
+    hash_id: int,
+    ha1: Text,
+    method: Text,
+    uri: Text,
+    nonce: Text,
+    nc: Text,
+    cnonce: Text,
+    qop: int,
+    body: bytes,
+) -> str:
+    """The request-digest (RFC 7616 §3.4.1; RFC 2069 form when ``qop`` is QOP_NONE)."""
+    h = _ctor(hash_id)
+    if qop == QOP_AUTH_INT:
+        a2 = b"%s:%s:%s" % (_b(method), _b(uri), h(_b(body)).hexdigest().encode())
+    elif qop == QOP_AUTH or qop == QOP_NONE:
+        a2 = b"%s:%s" % (_b(method), _b(uri))
+    else:
+        raise ValueError(f"unknown qop code {qop!r}")
+    ha2 = h(a2).hexdigest().encode()
+    if qop == QOP_NONE:
+        return h(b"%s:%s:%s" % (_b(ha1), _b(nonce), ha2)).hexdigest()
+    qop_b = b"auth-int" if qop == QOP_AUTH_INT else b"auth"
+    kd = b"%s:%s:%s:%s:%s:%s" % (_b(ha1), _b(nonce), _b(nc), _b(cnonce), qop_b, ha2)
+    return h(kd).hexdigest()
+
+
+def check_response(
+    hash_id: int,
+    ha1: Text,
+    method: Text,
+    uri: Text,
+    nonce: Text,
+    nc: Text,
+    cnonce: Text,
+    qop: int,
+    body: bytes,
+    received: str,
+) -> bool:
+    """Recompute the request-digest and compare it with ``received`` in constant time."""
+    expected = response(hash_id, ha1, method, uri, nonce, nc, cnonce, qop, body)
+    if type(received) is not str:
+        raise TypeError("received response must be str")
+    if not received.isascii():
+        return False
+    return hmac.compare_digest(expected, received)
+
+
+def hmac_sha256(key: bytes, data: bytes) -> bytes:
+    """HMAC-SHA-256 (RFC 2104); used for nonce MACs and binding tags."""
+    return hmac.new(_b(key), _b(data), hashlib.sha256).digest()
+
+
+def mint_nonce(key: bytes, payload: bytes) -> str:
+    """base64url(payload || HMAC-SHA-256(key, payload)[:16]) without padding."""
+    payload = _b(payload)
+    mac = hmac.new(_b(key), payload, hashlib.sha256).digest()[:MAC_LEN]
+    return base64.urlsafe_b64encode(payload + mac).rstrip(b"=").decode("ascii")
+
+
+_B64URL = re.compile(r"[A-Za-z0-9_-]*")
+
+
+def open_nonce(key: bytes, nonce: str, payload_len: int) -> Union[bytes, None]:
+    """The payload of a nonce minted with ``key``, or None if it is not one of ours."""
+    if type(nonce) is not str:
+        raise TypeError("nonce must be str")
+    raw_len = payload_len + MAC_LEN
+    if len(nonce) != (raw_len * 4 + 2) // 3 or not _B64URL.fullmatch(nonce):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(nonce + "=" * (-len(nonce) % 4))
+    except (binascii.Error, ValueError):  # pragma: no cover - the regex already refused
+        return None
+    if len(raw) != raw_len:  # pragma: no cover - the length check already refused
+        return None
+    payload, mac = raw[:payload_len], raw[payload_len:]
+    good = hmac.new(_b(key), payload, hashlib.sha256).digest()[:MAC_LEN]
+    if not hmac.compare_digest(good, mac):
+        return None
+    if mint_nonce(key, payload) != nonce:  # non-canonical trailing bits
+        return None
+    return payload
+
+
+def verify_fast(value: str, method: Text, ha1: object, password: object, body: bytes) -> int:
+    """The C twin short-cuts plain Digest credentials here; the pure twin never does.
+
+    Returns 1 (verified), 0 (well formed, wrong response) or -1 (let the general path
+    decide). Answering -1 is always correct, so this twin does.
+    """
+    if type(value) is not str:
+        raise TypeError("header value must be str")
+    return -1
+
+
+# --------------------------------------------------------------------------------------
+# Tokenizer (RFC 7235 §2.1 challenge/credentials grammar, RFC 3261 §25.1 LWS/quoting)
+#
+# A value is a comma-separated list of items; an item is either "scheme [token68]" or
+# "scheme name=value" followed by more "name=value" items. A bare token after a comma
+# that is not followed by "=" starts a new challenge. CR, LF, SP and HT are all white
+# space (folded lines unfold; a stray line break is tolerated). Inside quotes, CR and LF
+# are dropped and quoted-pair is unescaped; other control characters and lone
+# surrogates are refused.
+
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_T68 = frozenset("-._~+/0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+_WS = frozenset(" \t\r\n")
+_WS_COMMA = frozenset(" \t\r\n,")
+
+
+def _qd_ok(c: str) -> bool:
+    o = ord(c)
+    if o < 0x20:
+        return o == 0x09
+    if o == 0x7F or c == '"' or c == "\\":
+        return False
+    return not 0xD800 <= o <= 0xDFFF
+
+
+def _qp_ok(c: str) -> bool:
+    o = ord(c)
+    if o < 0x20:
+        return o == 0x09
+    if o == 0x7F:
+        return False
+    return not 0xD800 <= o <= 0xDFFF
+
+
+def _unquoted_ok(c: str) -> bool:
+    return "\x21" <= c <= "\x7e" and c != '"' and c != ","
+
+
+def _params(
+    value: str, i: int, params: Params, items: int, max_params: int, after_comma: bool, bare: bool
+) -> tuple[int, int]:
+    """Read name=value items from ``i``; return (items, start of the next scheme or -1)."""
+    n = len(value)
+    while i < n:
+        s = i
+        while i < n and value[i] in _TCHAR:
+            i += 1
+        if i == s:
+            raise MalformedHeader("expected a parameter name", i)
+        k = i
+        while k < n and value[k] in _WS:
+            k += 1
+        if k == n or value[k] != "=":
+            if after_comma and not bare:
+                return items, s
+            raise MalformedHeader("expected '=' after a parameter name", k)
+        name = value[s:i].lower()
+        k += 1
+        while k < n and value[k] in _WS:
+            k += 1
+        if k < n and value[k] == '"':
+            k += 1
+            chunks: list[str] = []
+            while True:
+                if k == n:
+                    raise MalformedHeader("unterminated quoted string", n)
+                c = value[k]
+                if c == '"':
+                    k += 1
+                    break
+                if c == "\\":
+                    if k + 1 == n:
+                        raise MalformedHeader("unterminated quoted string", n)
+                    d = value[k + 1]
+                    if not _qp_ok(d):
+                        raise MalformedHeader("invalid character after backslash", k + 1)
+                    chunks.append(d)
+                    k += 2
+                    continue
+                if c == "\r" or c == "\n":
+                    k += 1
+                    continue
+                if not _qd_ok(c):
+                    raise MalformedHeader("invalid character in quoted string", k)
+                chunks.append(c)
+                k += 1
+            val = "".join(chunks)
+        else:
+            e = k
+            while e < n and _unquoted_ok(value[e]):
+                e += 1
+            val = value[k:e]
+            k = e
+        if name in params:
+            raise MalformedHeader(f"duplicate parameter '{name}'", s)
+        items += 1
+        if items > max_params:
+            raise MalformedHeader("too many items in header value", s)
+        params[name] = val
+        i = k
+        while i < n and value[i] in _WS:
+            i += 1
+        if i == n:
+            break
+        if value[i] != ",":
+            raise MalformedHeader("expected ',' after a parameter value", i)
+        while i < n and value[i] in _WS_COMMA:
+            i += 1
+        after_comma = True
+    return items, -1
+
+
+def _tokenize_slow(value: str, max_params: int) -> list[Item]:
+    n = len(value)
+    out: list[Item] = []
+    items = 0
+    i = 0
+    while i < n and value[i] in _WS_COMMA:
+        i += 1
+    if i == n:
+        raise MalformedHeader("empty header value", n)
+    while True:
+        start = i
+        while i < n and value[i] in _TCHAR:
+            i += 1
+        if i == start:
+            raise MalformedHeader("expected an authentication scheme", i)
+        items += 1
+        if items > max_params:
+            raise MalformedHeader("too many items in header value", start)
+        scheme = value[start:i]
+        params: Params = {}
+        token68: Union[str, None] = None
+        after_comma = False
+        j = i
+        while j < n and value[j] in _WS:
+            j += 1
+        if j < n and value[j] != ",":
+            if j == i:
+                raise MalformedHeader("expected whitespace after the scheme", i)
+            t = j
+            while t < n and value[t] in _T68:
+                t += 1
+            if t > j:
+                while t < n and value[t] == "=":
+                    t += 1
+                k = t
+                while k < n and value[k] in _WS:
+                    k += 1
+                if k == n or value[k] == ",":
+                    token68 = value[j:t]
+                    j = k
+        i = j
+        if i < n and value[i] == ",":
+            while i < n and value[i] in _WS_COMMA:
+                i += 1
+            after_comma = True
+        if token68 is not None and i < n:
+            # after a token68 only a new challenge may follow
+            s = i
+            while i < n and value[i] in _TCHAR:
+                i += 1
+            k = i
+            while k < n and value[k] in _WS:
+                k += 1
+            if i > s and k < n and value[k] == "=":
+                raise MalformedHeader("expected a new challenge after token68", s)
+            i = s
+            next_scheme = s
+        else:
+            items, next_scheme = _params(value, i, params, items, max_params, after_comma, False)
+        out.append((scheme, token68, params))
+        if next_scheme < 0:
+            return out
+        i = next_scheme
+
+
+def tokenize_params(value: str, max_length: int, max_params: int) -> Params:
+    """Split a bare auth-param list (Authentication-Info) into {lower-case name: value}."""
+    if type(value) is not str:
+        raise TypeError("header value must be str")
+    if len(value) > max_length:
+        raise MalformedHeader(f"header value longer than {max_length} characters", max_length)
+    n = len(value)
+    i = 0
+    while i < n and value[i] in _WS_COMMA:
+        i += 1
+    params: Params = {}
+    _params(value, i, params, 0, max_params, False, True)
+    return params
+
+
+_TCH = r"[A-Za-z0-9!#$%&'*+\-.^_`|~]"
+_W = r"[ \t\r\n]"
+_QCHARS = r'[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\ud7ff\ue000-\U0010ffff]*'
+_UNQ = r"[\x21\x23-\x2b\x2d-\x7e]+"
+_PARAM_SRC = rf'{_TCH}+{_W}*={_W}*(?:"{_QCHARS}"|{_UNQ})'
+_SIMPLE = re.compile(rf"{_W}*({_TCH}+){_W}+({_PARAM_SRC}(?:{_W}*,{_W}*{_PARAM_SRC})*){_W}*")
+_PARAM = re.compile(rf'({_TCH}+){_W}*={_W}*(?:"({_QCHARS})"|({_UNQ}))')
+
+
+def tokenize(value: str, max_length: int, max_params: int) -> list[Item]:
+    """Split a header value into (scheme, token68 or None, {lower-case name: value})."""
+    if type(value) is not str:
+        raise TypeError("header value must be str")
+    if len(value) > max_length:
+        raise MalformedHeader(f"header value longer than {max_length} characters", max_length)
+    m = _SIMPLE.fullmatch(value)
+    if m is None:
+        return _tokenize_slow(value, max_params)
+    params: Params = {}
+    items = 1
+    for pm in _PARAM.finditer(value, m.start(2), m.end(2)):
+        name = pm.group(1).lower()
+        quoted = pm.group(2)
+        if quoted is None:
+            quoted = pm.group(3)
+            if items == 1 and not quoted.strip("="):
+                # "scheme name==" reads as token68 in the full grammar
+                return _tokenize_slow(value, max_params)
+        if name in params or items >= max_params:
+            return _tokenize_slow(value, max_params)
+        items += 1
+        params[name] = quoted
+    return [(m.group(1), None, params)]
