@@ -79,15 +79,10 @@ class _Message:
     def get_all(self, name: str) -> list[str]:
         """Every value in wire order; comma lists split only where the grammar allows."""
         key = _canon(name)
-        out: list[str] = []
-        for hname, value in self.headers:
-            if _canon(hname) != key:
-                continue
-            if key in _LIST_HEADERS and value.strip() != "*":
-                out.extend(_split_list(value))
-            else:
-                out.append(value)
-        return out
+        values = [value for hname, value in self.headers if _canon(hname) == key]
+        if key not in _LIST_HEADERS:
+            return values
+        return [item for v in values for item in (_split_list(v) if v.strip() != "*" else [v])]
 
     def _check(self) -> None:
         """Refuse what would not survive the wire (header injection, bad names)."""
@@ -101,18 +96,17 @@ class _Message:
                 raise SipMessageError(f"control character in {name} value {value!r}")
 
     def to_bytes(self) -> bytes:
-        """Wire form with CRLF; Content-Length is rewritten from the body, in place."""
+        """Wire form with CRLF endings; Content-Length is always rewritten from the body."""
         self._check()
-        length = f"Content-Length: {len(self.body)}"
-        lines = [self._start_line()]
+        lines, placed = [self._start_line()], False
         for name, value in self.headers:
             if _canon(name) != "content-length":
                 lines.append(f"{name}: {value}")
-            elif length:
-                lines.append(length)
-                length = ""
-        if length:
-            lines.append(length)
+            elif not placed:  # the first one keeps its place and spelling, the rest go
+                lines.append(f"{name}: {len(self.body)}")
+                placed = True
+        if not placed:
+            lines.append(f"Content-Length: {len(self.body)}")
         try:
             head = ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -224,7 +218,8 @@ def _build(start: str, headers: list[tuple[str, str]], body: bytes) -> Request |
 
 
 def parse_message(data: bytes) -> Request | Response:
-    """Parse one datagram (leading CRLF keep-alives are skipped)."""
+    """Parse one datagram: leading CRLF keep-alives are skipped, and a datagram that
+    ends without the empty line is taken as all head (lenient, as UDP peers are)."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise TypeError(f"parse_message() needs bytes, not {type(data).__name__}")
     data = bytes(data)
@@ -272,9 +267,8 @@ class StreamParser:
         out: list[Request | Response] = []
         while True:
             if self._pending is None:
-                skip = len(self._buf) - len(self._buf.lstrip(b"\r\n"))  # keep-alives
-                if skip:
-                    del self._buf[:skip]
+                if self._buf.startswith((b"\r", b"\n")):  # CRLF keep-alives between messages
+                    del self._buf[: len(self._buf) - len(self._buf.lstrip(b"\r\n"))]
                     self._scanned = 0
                 found = _find_head_end(self._buf, max(0, self._scanned - 2))
                 if found is None:

@@ -1,0 +1,73 @@
+"""Shared fixtures: run public-API tests on both twins.
+
+``twin`` re-points ``sipdigest._impl`` at one core for the duration of a test, so
+digest.py and headers.py (which look the core functions up at call time) exercise it.
+Without the extension the fast half skips, except in CI or with
+SIPDIGEST_REQUIRE_EXTENSIONS=1, where a missing extension is a failure.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Iterator
+
+import pytest
+
+from sipdigest import _impl, _pure
+
+TWIN_FUNCTIONS = (
+    "tokenize",
+    "tokenize_params",
+    "hexdigest",
+    "ha1",
+    "ha1_sess",
+    "response",
+    "check_response",
+    "hmac_sha256",
+    "mint_nonce",
+    "open_nonce",
+    "verify_fast",
+)
+
+VECTORS = json.loads((Path(__file__).parent / "vectors" / "public.json").read_text("utf-8"))
+
+
+def strict_environment() -> bool:
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get(
+        "SIPDIGEST_REQUIRE_EXTENSIONS", ""
+    ) not in ("", "0")
+
+
+def load_fast() -> ModuleType | None:
+    try:
+        return importlib.import_module("sipdigest._fast")
+    except ImportError:
+        if strict_environment():
+            raise
+        return None
+
+
+FAST = load_fast()
+
+
+def require_fast() -> ModuleType:
+    if FAST is None:
+        pytest.skip("sipdigest._fast is not built (pure-only environment)")
+    return FAST
+
+
+@pytest.fixture(params=["pure", "fast"])
+def twin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    core = _pure if request.param == "pure" else require_fast()
+    for name in TWIN_FUNCTIONS:
+        monkeypatch.setattr(_impl, name, getattr(core, name))
+    yield core
+
+
+@pytest.fixture
+def vectors() -> dict[str, Any]:
+    return VECTORS
