@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from types import ModuleType
+from typing import TYPE_CHECKING
 
 from . import _pure
 from ._pure import MD5, QOP_AUTH, QOP_AUTH_INT, QOP_NONE, SHA256, SHA512_256, SHA512_TRUNC
@@ -37,17 +38,32 @@ def _choose() -> tuple[ModuleType, str]:
 
 core, IMPLEMENTATION = _choose()
 
-tokenize = core.tokenize
-tokenize_params = core.tokenize_params
-hexdigest = core.hexdigest
-ha1 = core.ha1
-ha1_sess = core.ha1_sess
-response = core.response
-check_response = core.check_response
-hmac_sha256 = core.hmac_sha256
-mint_nonce = core.mint_nonce
-open_nonce = core.open_nonce
-verify_fast = core.verify_fast
+if TYPE_CHECKING:  # both twins have these signatures; _fast.pyi says so too
+    from ._pure import (
+        check_response,
+        ha1,
+        ha1_sess,
+        hexdigest,
+        hmac_sha256,
+        mint_nonce,
+        open_nonce,
+        response,
+        tokenize,
+        tokenize_params,
+        verify_fast,
+    )
+else:
+    tokenize = core.tokenize
+    tokenize_params = core.tokenize_params
+    hexdigest = core.hexdigest
+    ha1 = core.ha1
+    ha1_sess = core.ha1_sess
+    response = core.response
+    check_response = core.check_response
+    hmac_sha256 = core.hmac_sha256
+    mint_nonce = core.mint_nonce
+    open_nonce = core.open_nonce
+    verify_fast = core.verify_fast
 
 __all__ = [
     "IMPLEMENTATION",

@@ -29,7 +29,7 @@ QOP_NONE, QOP_AUTH, QOP_AUTH_INT = 0, 1, 2
 MAC_LEN = 16
 
 
-def _sha512_trunc(data: bytes = b"") -> "hashlib._Hash":
+def _sha512_trunc(data: bytes = b"") -> "_Truncated":
     return _Truncated(hashlib.sha512(data))
 
 
@@ -50,11 +50,11 @@ def _sha512_256(data: bytes = b"") -> "hashlib._Hash":
     return hashlib.new("sha512_256", data)
 
 
-_CONSTRUCTORS: tuple[Callable[..., "hashlib._Hash"], ...] = (
+_CONSTRUCTORS: tuple[Callable[..., "hashlib._Hash | _Truncated"], ...] = (
     hashlib.md5,
     hashlib.sha256,
     _sha512_256,
-    _sha512_trunc,  # type: ignore[list-item,unused-ignore]
+    _sha512_trunc,
 )
 
 
@@ -68,7 +68,7 @@ def _b(text: Text) -> bytes:
     raise TypeError(f"expected str or bytes, not {type(text).__name__}")
 
 
-def _ctor(hash_id: int) -> Callable[..., "hashlib._Hash"]:
+def _ctor(hash_id: int) -> Callable[..., "hashlib._Hash | _Truncated"]:
     if type(hash_id) is not int or not 0 <= hash_id < len(_CONSTRUCTORS):
         raise ValueError(f"unknown hash id {hash_id!r}")
     return _CONSTRUCTORS[hash_id]

@@ -54,11 +54,22 @@ def read_secret(args: argparse.Namespace) -> tuple[Optional[str], Optional[str]]
     if args.password_file or args.ha1_file:
         path = args.password_file or args.ha1_file
         try:
-            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+            if path == "-":
+                text = sys.stdin.read()
+            else:
+                with open(path, encoding="utf-8") as f:
+                    text = f.read()
         except OSError as exc:
             raise UsageError(f"cannot read {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"{path} is not UTF-8 text") from None
         text = text.rstrip("\r\n")
-        return (text, None) if args.password_file else (None, text.strip())
+        if args.password_file:
+            return text, None
+        ha1 = text.strip()
+        if not ha1 or len(ha1) not in (32, 64) or any(c not in "0123456789abcdefABCDEF" for c in ha1):
+            raise UsageError(f"{path} does not hold an HA1 (32 or 64 hex digits)")
+        return None, ha1
     if "SIPDIGEST_PASSWORD" in os.environ:
         return os.environ["SIPDIGEST_PASSWORD"], None
     if getattr(args, "_secret_required", True):
