@@ -57,10 +57,15 @@
 #define SD__UNUSED
 #endif
 
-#if defined(_MSC_VER) && !defined(__cplusplus)
-#define SD__INLINE __inline
-#else
+#if defined(__cplusplus) ||                                                   \
+    (defined(__STDC_VERSION__) && __STDC_VERSION__ >= 199901L)
 #define SD__INLINE inline
+#elif defined(_MSC_VER)
+#define SD__INLINE __inline
+#elif defined(__GNUC__)
+#define SD__INLINE __inline__
+#else
+#define SD__INLINE
 #endif
 
 /* Larger functions: static, and marked unused so a translation unit that

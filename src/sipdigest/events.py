@@ -77,9 +77,11 @@ class CredentialsFound(Event):
     ``ha1`` maps algorithm tokens (any case, e.g. ``"MD5"``, ``"SHA-256"``) to hex HA1s;
     the -sess variants use the plain algorithm's HA1. ``ha1b`` holds the
     H(user@domain:realm:password) variants some registrars store (a named quirk).
+    ``username`` is the real username the host confirms (needed with a password when the
+    look-up was by userhash, RFC 7616 §3.4.4); ``Accept.username`` reports it.
     """
 
-    __slots__ = ("lookup", "password", "ha1", "ha1b")
+    __slots__ = ("lookup", "password", "ha1", "ha1b", "username")
 
     def __init__(
         self,
@@ -87,14 +89,16 @@ class CredentialsFound(Event):
         password: Optional[Secret] = None,
         ha1: Optional[Mapping[str, str]] = None,
         ha1b: Optional[Mapping[str, str]] = None,
+        username: Optional[str] = None,
     ) -> None:
         self.lookup = lookup
         self.password = password
         self.ha1 = ha1
         self.ha1b = ha1b
+        self.username = username
 
     def _shown(self) -> tuple[str, ...]:
-        return ("lookup",)  # never the secrets
+        return ("lookup", "username")  # never the secrets
 
 
 class CredentialsNotFound(Event):

@@ -88,6 +88,11 @@ class ServerPolicy:
     exempt_methods: tuple[str, ...] = ("ACK", "CANCEL")
     old_secrets: tuple[bytes, ...] = field(default=(), repr=False)
     quirks: frozenset[str] = frozenset()
+    #: with the ``realm_prefix`` quirk, credentials for ``realm_prefix + realm`` count as ours
+    realm_prefix: str = "sip."
+    #: how many verified nonces keep their decoded payload, so that a reused nonce skips
+    #: the MAC (0: always check the MAC); entries are added only after a digest verified
+    nonce_cache: int = 1024
 
     def __post_init__(self) -> None:
         if not isinstance(self.secret, bytes) or len(self.secret) < 16:
@@ -132,13 +137,21 @@ class ClientPolicy:
     nonce_cache_size: int = 16
     cnonce_length: int = 16
     quirks: frozenset[str] = frozenset()
+    #: a challenge from a realm without credentials gives ``NeedCredentials`` (True) or
+    #: ``GiveUp(NO_CREDENTIALS_FOR_REALM)`` (False, for hosts with nobody to ask)
+    ask_for_credentials: bool = True
+    #: how many requests' state (retry chains, INVITE credentials kept for the 2xx ACK,
+    #: refused realms) the client keeps; the oldest is forgotten first
+    request_memory: int = 256
 
     def __post_init__(self) -> None:
         _algorithms(self.algorithms)
         if self.algorithm_floor is not None:
             get_algorithm(self.algorithm_floor)
-        if self.max_retries < 1 or self.nonce_cache_size < 1:
-            raise LocalProtocolError("max_retries and nonce_cache_size must be >= 1")
+        if self.max_retries < 1 or self.nonce_cache_size < 1 or self.request_memory < 1:
+            raise LocalProtocolError(
+                "max_retries, nonce_cache_size and request_memory must be >= 1"
+            )
         if self.cnonce_length < 11:
             raise LocalProtocolError("a cnonce needs at least 11 characters (64 bits)")
         object.__setattr__(self, "quirks", frozenset(self.quirks))
