@@ -356,6 +356,9 @@ def test_demo_user_register_exit_codes_and_clean_stop(served: Any, tmp_path: Pat
     pwfile.write_text(password + "\n")
     tcp = cli(*args, "--transport", "tcp", "--expires", "0", "--password-file", str(pwfile))
     assert tcp.returncode == 0 and "unregistered" in tcp.stdout
+    uri = cli("register", f"sip:127.0.0.1:{s.port};transport=tcp", "--user", "sip:alice@127.0.0.1",
+              password=password)  # fmt: skip
+    assert uri.returncode == 0 and ";transport=tcp>;expires=3600" in uri.stdout
     ha1 = tmp_path / "ha1"  # an MD5 HA1 can only answer the server's second (MD5) challenge
     ha1.write_text(compute_ha1("MD5", "alice", "127.0.0.1", password))
     stored = cli(*args, "--ha1-file", str(ha1))
@@ -366,7 +369,7 @@ def test_demo_user_register_exit_codes_and_clean_stop(served: Any, tmp_path: Pat
     assert nopw.returncode == 2 and "password" in nopw.stderr
     log = s.stop()
     assert password not in log
-    assert log.count("outcome=accept") == 3 and log.rstrip().endswith("stopped")
+    assert log.count("outcome=accept") == 4 and log.rstrip().endswith("stopped")
 
 
 def test_ctrl_c_stops_the_server_with_exit_0(served: Any) -> None:

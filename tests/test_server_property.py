@@ -26,6 +26,7 @@ from .test_server_kit import (
 )
 
 PROPERTY = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _good(qop: str, **kw: Any) -> tuple[str, dict[str, Any]]:
@@ -103,7 +104,7 @@ def test_meaning_preserving_changes_are_still_accepted(core: Any) -> None:
 
 
 @pytest.mark.parametrize("core", [c for _, c in CORES], ids=[n for n, _ in CORES])
-@PROPERTY
+@FUZZ
 @given(
     values=st.lists(
         st.one_of(st.text(max_size=300), st.from_regex(r"(Digest|Basic|digest) [ -~]{0,200}")),
@@ -128,7 +129,7 @@ def test_arbitrary_header_values_never_escape_handle(
 
 
 @pytest.mark.parametrize("core", [c for _, c in CORES], ids=[n for n, _ in CORES])
-@PROPERTY
+@FUZZ
 @given(
     field=st.sampled_from(
         [

@@ -618,6 +618,9 @@ async def _serve(config: ServeConfig, out: TextIO) -> int:
             if lacking:
                 LOG.info("user %s in realm %s has no password and no HA1 for %s: such answers will fail",
                          user, realm, ", ".join(lacking))  # fmt: skip
+    if policy.realm not in config.realms:
+        LOG.info("no user has realm %s, the realm of requests whose Request-URI host is none of: %s",
+                 policy.realm, ", ".join(config.realms))  # fmt: skip
     print(f"sipdigest serve: ready, listening on {' '.join(addresses)} (realm {policy.realm}, "
           f"{policy.role}, algorithms {','.join(a.token for a in policy.offered)}, "
           f"qop {','.join(policy.qop) or 'none'})", file=out, flush=True)  # fmt: skip

@@ -218,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
     for name in _lazy_modules():
         try:
             module = importlib.import_module(name)
-        except ImportError:
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real error inside the module: show it
+                raise
             continue
         module.add_parser(sub)
     return parser
