@@ -140,7 +140,8 @@ _names = st.sampled_from(
 )  # fmt: skip
 _qchars = st.sampled_from(
     ["a", "Z", "0", " ", "\t", ",", "=", ";", "/", "\\\"", "\\\\", "\\a", "\\\t", "\\é",
-     "\r\n ", "\r", "\n", "é", "€", "😀", "\x80", "ÿ", "\x00", "\x7f", "\ud800", '"']
+     "\r\n ", "\r", "\n", "é", "€", "😀", "\x80", "ÿ", "\x00", "\x7f", "\ud800", "\udfff",
+     "\\\udc00", '"']
 )  # fmt: skip
 _tokens = st.sampled_from(["MD5", "auth", "00000001", "x", "a=b", "==", "=", "abc==", "-._~+/", "true", "é"])
 
@@ -797,6 +798,12 @@ def _hostile_corpus() -> list[str]:
         "Digest a\ud800=b", "\udc00Digest a=b", 'Digest realm="x\ud83d\ude00y"',
         "Digest\r\n", "\r\n", "\r\n\r\n", "Digest a=b\r\n\r\n", "=", "==", "Digest =", "Digest ==",
     ]  # fmt: skip
+    # every edge of the character classes, in each place a character can be
+    for c in ("\x00", "\x08", "\t", "\n", "\x0b", "\r", "\x1f", " ", '"', ",", "=", "\\",
+              "\x7e", "\x7f", "\x80", "\x9f", "\xff", "\u0100", "\ud7ff", "\ud800", "\udbff",
+              "\udc00", "\udfff", "\ue000", "\uffff", "\U00010000", "\U0010ffff"):
+        corpus += [f'Digest a="x{c}y"', f'Digest a="\\{c}"', f"Digest a=x{c}y", f"Digest {c}",
+                   f"Digest x{c}y=z", f"D{c}igest a=b", f"Digest a{c}", f"Basic x{c}y"]
     for base in (RFC2617, 'Basic dGVzdA==, Digest realm="a\\"b", nonce="\r\n x", qop="auth,auth-int"'):
         corpus += [base[:k] for k in range(len(base) + 1)]
         corpus += [base[:k] + "\ud800" + base[k:] for k in range(0, len(base) + 1, 7)]

@@ -1,4 +1,5 @@
-"""The client machine's private pieces: challenge reading, its state records, rendering.
+"""The client machine's private pieces: reading and choosing challenges, the rspauth
+check, the state records, cnonces and rendering.
 
 Strategy: the hot path (a 401 answered with a Retry) touches only what it needs. The
 challenge headers are tokenized straight into ``{name: value}`` dicts (no ``Challenge``
@@ -127,9 +128,9 @@ def check_request(req: RequestPrepared) -> None:
 class Chooser:
     """Which challenge of a realm to answer: the policy's tables, built once.
 
-    ``algorithms`` maps the registry tokens (upper case and as registered, so the usual
-    spelling needs no ``upper()``) to what to compute with: the truncated SHA-512 twin
-    under the ``truncated_sha512`` quirk.
+    Its table maps the registry tokens the policy allows (upper case and as registered,
+    so the usual spelling needs no ``upper()``) to what to compute with: the truncated
+    SHA-512 twin under the ``truncated_sha512`` quirk.
     """
 
     __slots__ = ("_algs", "_aliases", "_prefer_int", "_can")
