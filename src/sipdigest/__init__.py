@@ -6,6 +6,23 @@ The public contract is ``__all__``; a test pins it.
 from __future__ import annotations
 
 from ._impl import IMPLEMENTATION
+from .actions import (
+    Accept,
+    Action,
+    AttachCredentials,
+    CheckReplay,
+    Done,
+    Exempt,
+    GiveUp,
+    LookupCredentials,
+    NeedCredentials,
+    Reason,
+    Reject,
+    Retry,
+    SendChallenge,
+)
+from .client import Client
+from .credentials import ANY_REALM, Credential, CredentialSet
 from .digest import (
     ALGORITHMS,
     MD5,
@@ -30,6 +47,16 @@ from .errors import (
     UnsupportedAlgorithm,
     UnsupportedScheme,
 )
+from .events import (
+    CredentialsFound,
+    CredentialsNotFound,
+    CredentialsProvided,
+    Event,
+    ReplayChecked,
+    RequestPrepared,
+    RequestReceived,
+    ResponseReceived,
+)
 from .headers import (
     AuthenticationInfo,
     Challenge,
@@ -40,6 +67,9 @@ from .headers import (
     parse_credentials,
     require_digest,
 )
+from .policy import CLIENT_QUIRKS, SERVER_QUIRKS, ClientPolicy, ServerPolicy
+from .replay import MemoryReplayStore, ReplayStore
+from .server import Server
 
 __version__ = "0.1.0"
 
@@ -70,6 +100,41 @@ __all__ = [
     "parse_credentials",
     "parse_authentication_info",
     "require_digest",
+    # machines
+    "Server",
+    "Client",
+    "ServerPolicy",
+    "ClientPolicy",
+    "SERVER_QUIRKS",
+    "CLIENT_QUIRKS",
+    "Credential",
+    "CredentialSet",
+    "ANY_REALM",
+    "ReplayStore",
+    "MemoryReplayStore",
+    # events
+    "Event",
+    "RequestReceived",
+    "CredentialsFound",
+    "CredentialsNotFound",
+    "ReplayChecked",
+    "RequestPrepared",
+    "ResponseReceived",
+    "CredentialsProvided",
+    # actions
+    "Action",
+    "Reason",
+    "SendChallenge",
+    "LookupCredentials",
+    "CheckReplay",
+    "Accept",
+    "Exempt",
+    "Reject",
+    "AttachCredentials",
+    "Retry",
+    "NeedCredentials",
+    "Done",
+    "GiveUp",
     # errors
     "SipDigestError",
     "LocalProtocolError",
