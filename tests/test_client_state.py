@@ -309,14 +309,21 @@ def test_rspauth_match_gives_mutual_done() -> None:
     assert done == Done(200, mutual=True)
 
 
-def test_rspauth_over_auth_int_uses_the_response_body() -> None:
+def test_rspauth_over_auth_int_uses_the_request_body() -> None:
+    # the convention server.py uses too (RFC 2617 §3.2.3): the response's own body
+    # does not enter rspauth, so a client can check it before reading that body
     c = client()
     req = request("MESSAGE", body=b"ping")
     creds = only(c.handle(response(req, www=[challenge(qop="auth-int", algorithm="MD5-sess")])))
     assert creds.qop == "auth-int"
-    good = _rspauth(creds, body=b"pong")
+    good = _rspauth(creds, body=b"ping")
     done = c.handle(response(retry_of(req), 200, extra=[_info(creds, good)], body=b"pong"))
     assert done == Done(200, mutual=True)
+    c = client()
+    creds = only(c.handle(response(req, www=[challenge(qop="auth-int", algorithm="MD5-sess")])))
+    other = _rspauth(creds, body=b"pong")
+    done = c.handle(response(retry_of(req), 200, extra=[_info(creds, other)], body=b"pong"))
+    assert isinstance(done, Done) and not done.mutual
 
 
 def test_rspauth_mismatch_gives_up_when_required() -> None:

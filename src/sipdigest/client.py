@@ -240,7 +240,8 @@ class Client:
                 break
         outcome, detail = "absent", "the 2xx carries no Authentication-Info rspauth"
         if info is not None:
-            outcome, detail, matched, nextnonce = check_info(www, info, ev.body)
+            # auth-int: the request's body, as the server hashes it (RFC 2617 §3.2.3)
+            outcome, detail, matched, nextnonce = check_info(www, info, ev.request.body)
             entry = None if matched is None else self._nonces.get(matched)
             if matched is not None and entry is not None and nextnonce is not None:
                 self._nonces[matched] = entry.renewed(nextnonce)  # RFC 7616 §3.5
