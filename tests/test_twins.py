@@ -65,7 +65,12 @@ CONSTANTS = (
     "QOP_AUTH_INT",
     "MAC_LEN",
 )
-MD5, SHA256, SHA512_256, SHA512_TRUNC = _pure.MD5, _pure.SHA256, _pure.SHA512_256, _pure.SHA512_TRUNC
+MD5, SHA256, SHA512_256, SHA512_TRUNC = (
+    _pure.MD5,
+    _pure.SHA256,
+    _pure.SHA512_256,
+    _pure.SHA512_TRUNC,
+)
 HASH_IDS = (MD5, SHA256, SHA512_256, SHA512_TRUNC)
 QOPS = (_pure.QOP_NONE, _pure.QOP_AUTH, _pure.QOP_AUTH_INT)
 
@@ -143,7 +148,9 @@ _qchars = st.sampled_from(
      "\r\n ", "\r", "\n", "é", "€", "😀", "\x80", "ÿ", "\x00", "\x7f", "\ud800", "\udfff",
      "\\\udc00", '"']
 )  # fmt: skip
-_tokens = st.sampled_from(["MD5", "auth", "00000001", "x", "a=b", "==", "=", "abc==", "-._~+/", "true", "é"])
+_tokens = st.sampled_from(
+    ["MD5", "auth", "00000001", "x", "a=b", "==", "=", "abc==", "-._~+/", "true", "é"]
+)
 
 
 @st.composite
@@ -163,8 +170,12 @@ def realistic_values(draw: st.DrawFn) -> str:
         out.append(draw(st.sampled_from([" ", "  ", "\t", "\r\n ", ""])))
         for p in range(draw(st.integers(0, 6))):
             if p:
-                out.append(draw(_ws) + draw(st.sampled_from([",", ",", ",,", ", ,", ""])) + draw(_ws))
-            out.append(draw(_names) + draw(_ws) + draw(st.sampled_from(["=", "=", "", "=="])) + draw(_ws))
+                out.append(
+                    draw(_ws) + draw(st.sampled_from([",", ",", ",,", ", ,", ""])) + draw(_ws)
+                )
+            out.append(
+                draw(_names) + draw(_ws) + draw(st.sampled_from(["=", "=", "", "=="])) + draw(_ws)
+            )
             if draw(st.booleans()):
                 chars = draw(st.lists(_qchars, max_size=8))
                 closing = draw(st.sampled_from(['"', '"', '"', ""]))
@@ -207,7 +218,12 @@ def well_formed_values(draw: st.DrawFn) -> str:
             pairs.append(name + draw(_tokens))
     sep = draw(st.sampled_from([",", ", ", " ,", ",\r\n ", ",,"]))
     lead = draw(st.sampled_from(["", " ", "\r\n"]))
-    return lead + draw(st.sampled_from(["Digest", "Basic", "x"])) + draw(st.sampled_from([" ", "\t"])) + sep.join(pairs)
+    return (
+        lead
+        + draw(st.sampled_from(["Digest", "Basic", "x"]))
+        + draw(st.sampled_from([" ", "\t"]))
+        + sep.join(pairs)
+    )
 
 
 @SETTINGS
@@ -226,7 +242,9 @@ def test_tokenize_twins_well_formed(value: str, max_params: int) -> None:
     both("tokenize_params", value.split(" ", 1)[-1], 8192, max_params)
 
 
-@pytest.mark.parametrize("bad", [b"Digest a=b", None, 1, bytearray(b"x"), type("S", (str,), {})("x")])
+@pytest.mark.parametrize(
+    "bad", [b"Digest a=b", None, 1, bytearray(b"x"), type("S", (str,), {})("x")]
+)
 def test_tokenize_rejects_non_str(bad: object) -> None:
     assert both("tokenize", bad, 8192, 64)[1] is TypeError
     assert both("tokenize_params", bad, 8192, 64)[1] is TypeError
@@ -276,7 +294,10 @@ def test_hexdigest_every_length() -> None:
 
 
 @SETTINGS
-@given(data=st.one_of(st.binary(max_size=400), st.text(max_size=200)), hash_id=st.sampled_from(HASH_IDS))
+@given(
+    data=st.one_of(st.binary(max_size=400), st.text(max_size=200)),
+    hash_id=st.sampled_from(HASH_IDS),
+)
 def test_hexdigest_twins(data: Union[str, bytes], hash_id: int) -> None:
     both("hexdigest", hash_id, data)
 
@@ -327,7 +348,9 @@ text = st.one_of(st.text(max_size=40), st.binary(max_size=40))
 
 @SETTINGS
 @given(hash_id=st.sampled_from(HASH_IDS), u=text, r=text, p=text)
-def test_ha1_twins(hash_id: int, u: Union[str, bytes], r: Union[str, bytes], p: Union[str, bytes]) -> None:
+def test_ha1_twins(
+    hash_id: int, u: Union[str, bytes], r: Union[str, bytes], p: Union[str, bytes]
+) -> None:
     both("ha1", hash_id, u, r, p)
     both("ha1_sess", hash_id, u, r, p)
 
@@ -342,7 +365,12 @@ def test_ha1_twins(hash_id: int, u: Union[str, bytes], r: Union[str, bytes], p: 
     other=st.text(max_size=70),
 )
 def test_response_twins(
-    hash_id: int, args: list[Union[str, bytes]], qop: int, body: Union[str, bytes], mangle: str, other: str
+    hash_id: int,
+    args: list[Union[str, bytes]],
+    qop: int,
+    body: Union[str, bytes],
+    mangle: str,
+    other: str,
 ) -> None:
     result = both("response", hash_id, *args, qop, body)
     expected = result[2] if result[0] == "ok" else "0" * 32
@@ -434,7 +462,11 @@ def test_non_canonical_trailing_bits() -> None:
 @SETTINGS
 @given(
     key=st.one_of(st.binary(max_size=20), st.text(max_size=5), st.sampled_from([None, 5])),
-    nonce=st.one_of(st.text(alphabet=B64URL, max_size=60), st.text(max_size=40), st.sampled_from([None, b"AAAA"])),
+    nonce=st.one_of(
+        st.text(alphabet=B64URL, max_size=60),
+        st.text(max_size=40),
+        st.sampled_from([None, b"AAAA"]),
+    ),
     payload_len=st.integers(-40, 40),
 )
 def test_open_nonce_garbage_twins(key: Any, nonce: Any, payload_len: int) -> None:
@@ -461,9 +493,7 @@ RFC2617 = (
 RFC2617_HA1 = "939e7578ed9e3c518a452acee763bce9"
 
 
-def general_path(
-    value: str, method: Any, ha1: Any, password: Any, body: Any
-) -> tuple[Any, ...]:
+def general_path(value: str, method: Any, ha1: Any, password: Any, body: Any) -> tuple[Any, ...]:
     """digest.verify_credentials with every core function taken from the pure twin."""
     with mock.patch.multiple(_impl, **{n: getattr(_pure, n) for n in TWIN_FUNCTIONS}):
         return outcome(
@@ -492,7 +522,9 @@ def test_rfc2617_example_takes_the_fast_path() -> None:
     assert check_verify(RFC2617, "GET", None, "Circle of Life", b"") == 0
     assert check_verify(RFC2617, "POST", RFC2617_HA1, None, b"") == 0
     assert check_verify(RFC2617.replace("6629fae4", "6629FAE4"), "GET", RFC2617_HA1, None, b"") == 0
-    assert check_verify(RFC2617.replace('"6629fae4', '"6629fae'), "GET", RFC2617_HA1, None, b"") == 0
+    assert (
+        check_verify(RFC2617.replace('"6629fae4', '"6629fae'), "GET", RFC2617_HA1, None, b"") == 0
+    )
     assert digest.verify_credentials(RFC2617, method="GET", password="Circle Of Life") is True
 
 
@@ -536,7 +568,9 @@ def _credentials(
     return params, stored
 
 
-def _render(params: list[tuple[str, str]], quote: Callable[[str, str], bool] = lambda n, v: True) -> str:
+def _render(
+    params: list[tuple[str, str]], quote: Callable[[str, str], bool] = lambda n, v: True
+) -> str:
     def one(name: str, value: str) -> str:
         if quote(name, value):
             return f'{name}="{value}"'
@@ -580,7 +614,13 @@ def test_non_ascii_password_and_method() -> None:
     assert check_verify(value, "ÜPDATE", None, "\ud800", b"") == -1
 
 
-def _declines(value: str, method: Any = "REGISTER", ha1: Any = None, password: Any = "zanzibar", body: Any = b"") -> None:
+def _declines(
+    value: str,
+    method: Any = "REGISTER",
+    ha1: Any = None,
+    password: Any = "zanzibar",
+    body: Any = b"",
+) -> None:
     assert check_verify(value, method, ha1, password, body) == -1, value
 
 
@@ -597,28 +637,30 @@ def test_fast_path_declines_the_unusual() -> None:
 
     # syntax the plain scanner leaves to the full tokenizer (or that it rejects)
     for value in (
-        plain.replace('realm="sip', 'realm="s\\ip'),          # quoted-pair
-        plain.replace('realm="sip', 'realm="s\r\n ip'),       # CR/LF inside quotes
-        plain.replace(", realm", ",\r\n realm"),              # folded line
-        plain.replace(", realm", ",, realm"),                 # empty list element
-        "," + plain, plain + ",", plain + " , ",              # leading / trailing comma
+        plain.replace('realm="sip', 'realm="s\\ip'),  # quoted-pair
+        plain.replace('realm="sip', 'realm="s\r\n ip'),  # CR/LF inside quotes
+        plain.replace(", realm", ",\r\n realm"),  # folded line
+        plain.replace(", realm", ",, realm"),  # empty list element
+        "," + plain,
+        plain + ",",
+        plain + " , ",  # leading / trailing comma
         plain.replace("Digest ", "Digest\r\n "),
-        plain.replace("Digest ", "Digest"),                   # no space after the scheme
-        plain.replace('"bob"', '"böb"'),                      # non-ASCII
-        plain.replace('"bob"', '"b\x00b"'),                   # control character
+        plain.replace("Digest ", "Digest"),  # no space after the scheme
+        plain.replace('"bob"', '"böb"'),  # non-ASCII
+        plain.replace('"bob"', '"b\x00b"'),  # control character
         plain.replace('"bob"', '"b\x7fb"'),
         plain + ', x="unterminated',
-        plain + ", x=",                                       # empty token
-        plain + ", x",                                        # bare token: new challenge
-        plain + ", Basic dGVzdA==",                           # second challenge
-        "Digest dGVzdA==",                                    # token68
-        "Digest a==, " + plain[7:],                           # token68 look-alike
+        plain + ", x=",  # empty token
+        plain + ", x",  # bare token: new challenge
+        plain + ", Basic dGVzdA==",  # second challenge
+        "Digest dGVzdA==",  # token68
+        "Digest a==, " + plain[7:],  # token68 look-alike
         plain.replace("Digest", "Basic"),
         plain.replace("Digest", "Digestx"),
         plain.replace("Digest", "Dig"),
         plain + ' x="a"b',
-        plain.replace(", realm", " realm"),                   # no comma
-        plain + ", " + "x" * 8192,                            # longer than 8192
+        plain.replace(", realm", " realm"),  # no comma
+        plain + ", " + "x" * 8192,  # longer than 8192
         "",
         " ",
     ):
@@ -626,9 +668,9 @@ def test_fast_path_declines_the_unusual() -> None:
 
     # semantics left to the general path (or that it rejects)
     for bad in (
-        _render(params + [("realm", "other")]),                 # duplicate
-        _render(params + [("REALM", "sip.example.org")]),       # duplicate, other case
-        _render(params + [("x", "1"), ("X", "1")]),             # duplicate extension
+        _render(params + [("realm", "other")]),  # duplicate
+        _render(params + [("REALM", "sip.example.org")]),  # duplicate, other case
+        _render(params + [("x", "1"), ("X", "1")]),  # duplicate extension
         _render(params + [("username*", "UTF-8''bob")]),
         _render(without("username") + [("username*", "UTF-8''bob")]),
         _render(params + [("userhash", "true")]),
@@ -653,7 +695,7 @@ def test_fast_path_declines_the_unusual() -> None:
     # arguments the general path refuses or treats specially
     _declines(plain, password=None, ha1=None)
     _declines(plain, password="zanzibar", ha1=stored)
-    _declines(plain, password=None, ha1=stored[:-1])            # general path: False
+    _declines(plain, password=None, ha1=stored[:-1])  # general path: False
     _declines(plain, password=None, ha1=stored + "0")
     _declines(plain, password=None, ha1=stored[:-1] + "é")
     _declines(plain, password=None, ha1=stored[:-2].encode() + "é".encode())
@@ -692,7 +734,9 @@ def test_length_limit() -> None:
 @st.composite
 def verify_cases(draw: st.DrawFn) -> tuple[str, Any, Any, Any, Any]:
     """Credentials, right or wrong, plain or not, with the arguments to check them."""
-    algorithm = draw(st.sampled_from([None, *ALGORITHM_TOKENS, "md5", "sha-256-SESS", "MD4", "SHA-512"]))
+    algorithm = draw(
+        st.sampled_from([None, *ALGORITHM_TOKENS, "md5", "sha-256-SESS", "MD4", "SHA-512"])
+    )
     qop = draw(st.sampled_from([None, "auth", "auth", "auth-int", "AUTH", "auth-int,auth"]))
     username = draw(st.sampled_from(["bob", "Mufasa", "", "a b", "j\u00e4s", "x,y=z"]))
     password = draw(st.one_of(st.sampled_from(["zanzibar", "pässwörd", ""]), st.binary(max_size=8)))
@@ -715,7 +759,9 @@ def verify_cases(draw: st.DrawFn) -> tuple[str, Any, Any, Any, Any]:
               if not (n == "algorithm" and algorithm is None) and not (n == "qop" and qop is None)]  # fmt: skip
     # mutations of the parameter list
     for _ in range(draw(st.integers(0, 2))):
-        kind = draw(st.sampled_from(["drop", "dup", "case", "wrong", "upper", "extra", "userhash", "star"]))
+        kind = draw(
+            st.sampled_from(["drop", "dup", "case", "wrong", "upper", "extra", "userhash", "star"])
+        )
         k = draw(st.integers(0, len(params) - 1))
         name, value = params[k]
         if kind == "drop":
@@ -748,7 +794,9 @@ def verify_cases(draw: st.DrawFn) -> tuple[str, Any, Any, Any, Any]:
         insert = draw(st.sampled_from(["", " ", ",", '"', "\\", "\r\n ", "é", "=", "\x00"]))
         cut = draw(st.integers(0, 2))
         value = value[:pos] + insert + value[pos + cut :]
-    secret = draw(st.sampled_from(["password", "password", "ha1", "ha1-upper", "ha1-bytes", "wrong", "both"]))
+    secret = draw(
+        st.sampled_from(["password", "password", "ha1", "ha1-upper", "ha1-bytes", "wrong", "both"])
+    )
     if secret == "password":
         return value, method, None, password, body
     if secret == "ha1":
@@ -764,7 +812,9 @@ def verify_cases(draw: st.DrawFn) -> tuple[str, Any, Any, Any, Any]:
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=verify_cases())
-def test_verify_fast_never_contradicts_the_general_path(case: tuple[str, Any, Any, Any, Any]) -> None:
+def test_verify_fast_never_contradicts_the_general_path(
+    case: tuple[str, Any, Any, Any, Any],
+) -> None:
     check_verify(*case)
 
 
@@ -799,12 +849,16 @@ def _hostile_corpus() -> list[str]:
         "Digest\r\n", "\r\n", "\r\n\r\n", "Digest a=b\r\n\r\n", "=", "==", "Digest =", "Digest ==",
     ]  # fmt: skip
     # every edge of the character classes, in each place a character can be
-    for c in ("\x00", "\x08", "\t", "\n", "\x0b", "\r", "\x1f", " ", '"', ",", "=", "\\",
-              "\x7e", "\x7f", "\x80", "\x9f", "\xff", "\u0100", "\ud7ff", "\ud800", "\udbff",
-              "\udc00", "\udfff", "\ue000", "\uffff", "\U00010000", "\U0010ffff"):
+    edges = ("\x00", "\x08", "\t", "\n", "\x0b", "\r", "\x1f", " ", '"', ",", "=", "\\",
+             "\x7e", "\x7f", "\x80", "\x9f", "\xff", "\u0100", "\ud7ff", "\ud800", "\udbff",
+             "\udc00", "\udfff", "\ue000", "\uffff", "\U00010000", "\U0010ffff")  # fmt: skip
+    for c in edges:
         corpus += [f'Digest a="x{c}y"', f'Digest a="\\{c}"', f"Digest a=x{c}y", f"Digest {c}",
-                   f"Digest x{c}y=z", f"D{c}igest a=b", f"Digest a{c}", f"Basic x{c}y"]
-    for base in (RFC2617, 'Basic dGVzdA==, Digest realm="a\\"b", nonce="\r\n x", qop="auth,auth-int"'):
+                   f"Digest x{c}y=z", f"D{c}igest a=b", f"Digest a{c}", f"Basic x{c}y"]  # fmt: skip
+    for base in (
+        RFC2617,
+        'Basic dGVzdA==, Digest realm="a\\"b", nonce="\r\n x", qop="auth,auth-int"',
+    ):
         corpus += [base[:k] for k in range(len(base) + 1)]
         corpus += [base[:k] + "\ud800" + base[k:] for k in range(0, len(base) + 1, 7)]
         corpus += [base[:k] + "\x00" + base[k:] for k in range(0, len(base) + 1, 5)]
@@ -838,4 +892,6 @@ def test_ten_megabytes_refused_at_once() -> None:
 def test_long_value_through_the_c_tokenizer() -> None:
     # the C twin may read past the default limit quickly; it must still agree
     value = "Digest " + ", ".join(f'p{k}="{"v" * 100}\\""' for k in range(2000))
-    assert outcome(_fast.tokenize, value, 10**9, 10**9) == outcome(_pure.tokenize, value, 10**9, 10**9)
+    assert outcome(_fast.tokenize, value, 10**9, 10**9) == outcome(
+        _pure.tokenize, value, 10**9, 10**9
+    )

@@ -24,7 +24,7 @@ Strategy
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint32_t
-from libc.string cimport memchr, memcmp, memcpy, memset
+from libc.string cimport memchr, memcmp, memcpy
 
 from sipdigest.errors import MalformedHeader
 
@@ -37,6 +37,7 @@ cdef extern from "Python.h":
     ctypedef uint32_t UCS4 "Py_UCS4"
     Py_ssize_t PY_SSIZE_T_MAX
     Py_ssize_t PY_SSIZE_T_MIN
+    int PyUnicode_1BYTE_KIND, PyUnicode_2BYTE_KIND
     Py_ssize_t PyUnicode_GET_LENGTH(object)
     int PyUnicode_KIND(object)
     void *PyUnicode_DATA(object)
@@ -53,7 +54,7 @@ cdef extern from "Python.h":
 cdef extern from "_sdhash.h" nogil:
     ctypedef struct sd_ctx:
         int alg
-    int SD_MD5, SD_SHA256, SD_SHA512_256, SD_SHA512_TRUNC, SD_NALG, SD_MAX_DIGEST
+    enum: SD_MD5, SD_SHA256, SD_SHA512_256, SD_SHA512_TRUNC, SD_NALG, SD_MAX_DIGEST
     int sd_init(sd_ctx *c, int alg)
     void sd_update(sd_ctx *c, const void *data, size_t len)
     void sd_final_hex(sd_ctx *c, char *out)
@@ -77,7 +78,7 @@ cdef enum:
     _QOP_AUTH = 1
     _QOP_AUTH_INT = 2
     _MAC_LEN = 16
-    _HEX_MAX = 2 * 32           # 2 * SD_MAX_DIGEST
+    _HEX_MAX = 2 * SD_MAX_DIGEST  # longest hex digest
     _STACK = 256                # stack buffers: code units / bytes
     _VERIFY_MAX_LENGTH = 8192   # headers.MAX_HEADER_LENGTH
     _VERIFY_MAX_ITEMS = 64      # headers.MAX_PARAMS
@@ -86,7 +87,6 @@ cdef enum:
     _HT = 9
     _LF = 10
     _CR = 13
-    _SP = 32
     _DQUOTE = 34
     _COMMA = 44
     _EQUALS = 61
@@ -141,7 +141,7 @@ cdef inline bint _is(uint32_t c, unsigned char cls) noexcept nogil:
 
 
 cdef inline bint _qp_ok(uint32_t c) noexcept nogil:
-    # _pure._qp_ok
+    """_pure._qp_ok: what may follow a backslash in a quoted-string."""
     if c < 0x20:
         return c == _HT
     if c == 0x7F:
@@ -439,9 +439,9 @@ def tokenize(value, max_length, max_params):
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value)
     cdef int kind = PyUnicode_KIND(value)
     cdef void *data = PyUnicode_DATA(value)
-    if kind == 1:
+    if kind == PyUnicode_1BYTE_KIND:
         return _tokenize(<const Py_UCS1 *>data, n, limit)
-    if kind == 2:
+    if kind == PyUnicode_2BYTE_KIND:
         return _tokenize(<const Py_UCS2 *>data, n, limit)
     return _tokenize(<const UCS4 *>data, n, limit)
 
@@ -464,9 +464,9 @@ def tokenize_params(value, max_length, max_params):
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value)
     cdef int kind = PyUnicode_KIND(value)
     cdef void *data = PyUnicode_DATA(value)
-    if kind == 1:
+    if kind == PyUnicode_1BYTE_KIND:
         return _tokenize_params(<const Py_UCS1 *>data, n, limit)
-    if kind == 2:
+    if kind == PyUnicode_2BYTE_KIND:
         return _tokenize_params(<const Py_UCS2 *>data, n, limit)
     return _tokenize_params(<const UCS4 *>data, n, limit)
 
@@ -911,7 +911,7 @@ cdef int _verify(str value, object method, object ha1, object password, object b
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value), i, start, vstart, vend
     cdef const char *s
     cdef const char *quote
-    cdef _text field[P_OTHER]                  # value of each parameter looked at
+    cdef _text field[P_OTHER]                  # value of each parameter seen (``seen``)
     cdef _text other[_VERIFY_MAX_ITEMS]        # names of the other parameters
     cdef int nother = 0, items = 1, pid, k, alg, qop = _QOP_NONE
     cdef unsigned int seen = 0
@@ -926,7 +926,6 @@ cdef int _verify(str value, object method, object ha1, object password, object b
     if n > _VERIFY_MAX_LENGTH or not PyUnicode_IS_ASCII(value):
         return -1
     s = <const char *>PyUnicode_1BYTE_DATA(value)
-    memset(field, 0, sizeof(field))
     t_body = _text(NULL, 0)
 
     # Scheme: only SP/HT as white space (a CR/LF fold, a comma or anything unusual
@@ -1035,7 +1034,7 @@ cdef int _verify(str value, object method, object ha1, object password, object b
         _hash_join(alg, parts, 3, ha1_hex)
     t_ha1.p = ha1_hex
     t_ha1.n = hexlen
-    if sess:
+    if sess:  # H(HA1:nonce:cnonce), in place: every input is hashed before the output is written
         parts[0] = t_ha1
         parts[1] = field[P_NONCE]
         parts[2] = field[P_CNONCE]
@@ -1045,6 +1044,8 @@ cdef int _verify(str value, object method, object ha1, object password, object b
         return -1
     if qop == _QOP_AUTH_INT and not _plain_text(body, &t_body):
         return -1  # the body is read only for auth-int, as in the pure twin
+    if qop == _QOP_NONE:  # RFC 2069 form: nc and cnonce, sent or not, are not hashed
+        field[P_NC] = field[P_CNONCE] = _text(NULL, 0)
     _response_hex(alg, qop, t_ha1, t_method, field[P_URI], field[P_NONCE], field[P_NC],
                   field[P_CNONCE], t_body, expected)
     if field[P_RESPONSE].n != hexlen:
