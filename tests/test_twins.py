@@ -404,6 +404,58 @@ def test_hmac_twins(key: Union[str, bytes], data: Union[str, bytes]) -> None:
     both("hmac_sha256", key, data)
 
 
+def test_hmac_key_cache_never_confuses_keys() -> None:
+    """Both twins cache the HMAC pads per key: more keys than slots, keys of one length
+    that differ in one byte (first or last), prefixes, the empty key and keys past the
+    C cache's 128-byte limit, interleaved, must each MAC as the stdlib does."""
+    rng = random.Random(11)
+    base = rng.randbytes(128)
+    keys = [b"", b"\x00", base[:1], base[:31], base[:32], base[:64], base[:65], base,
+            base + b"x", rng.randbytes(129), rng.randbytes(500)]  # fmt: skip
+    keys += [base[:32][:i] + bytes([base[i] ^ 1]) + base[:32][i + 1 :] for i in (0, 15, 31)]
+    keys += [rng.randbytes(32) for _ in range(20)]  # more than any cache holds
+    for _ in range(3):
+        rng.shuffle(keys)
+        for key in keys:
+            data = rng.randbytes(rng.choice((0, 26, 64, 100)))
+            expected = hmac.new(key, data, hashlib.sha256).digest()
+            assert _fast.hmac_sha256(key, data) == expected, key
+            assert _pure.hmac_sha256(key, data) == expected, key
+            nonce = _pure.mint_nonce(key, data)
+            assert _fast.mint_nonce(key, data) == nonce
+            # (not key + b"\x00": HMAC zero-pads short keys, so that is the same key)
+            flips = (bytes([key[0] ^ 1]) + key[1:], key[:-1] + bytes([key[-1] ^ 0x80])) if key else ()
+            for other in (key + b"\x01", *flips):
+                assert both("open_nonce", other, nonce, len(data)) == ("ok", type(None), None)
+            assert _fast.open_nonce(key, nonce, len(data)) == data
+            assert _pure.open_nonce(key, nonce, len(data)) == data
+
+
+@SETTINGS
+@given(
+    keys=st.lists(st.one_of(st.binary(max_size=140), st.text(max_size=8)), min_size=1, max_size=24),
+    data=st.binary(max_size=80),
+)
+def test_hmac_key_cache_twins(keys: list[Union[str, bytes]], data: bytes) -> None:
+    for key in keys + keys[::-1]:
+        assert both("hmac_sha256", key, data)[0] == "ok"
+        nonce = both("mint_nonce", key, data)[2]
+        assert both("open_nonce", key, nonce, len(data)) == ("ok", bytes, data)
+
+
+@pytest.mark.parametrize(
+    "params",
+    ['a="", a=""', "x=y, a=, a=", 'x=y, a=, b="", a=', 'a="", A=x', 'a="", A=',
+     'realm="", nonce="", realm=""', "a=, a=", 'a=, a=""'],
+)  # fmt: skip
+def test_duplicate_parameters_with_empty_values(params: str) -> None:
+    """The C tokenizer detects a duplicate by the dict's size: an empty value (a shared
+    empty str) must not hide one."""
+    for name, value in (("tokenize", f"Digest x=1, {params}"), ("tokenize_params", params)):
+        result = both(name, value, 1000, 64)
+        assert result[0] == "malformed" and result[1].startswith("duplicate parameter"), result
+
+
 # --------------------------------------------------------------------------------------
 # Nonces
 

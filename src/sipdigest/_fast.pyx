@@ -50,6 +50,9 @@ cdef extern from "Python.h":
     object PyNumber_Index(object)
     long long PyLong_AsLongLongAndOverflow(object, int *) except? -1
     void PyErr_Clear()
+    Py_ssize_t PyDict_GET_SIZE(object)
+    # a borrowed reference, NULL with an exception set
+    void *PyDict_SetDefault(object, object, object) except NULL
 
 cdef extern from "_sdhash.h" nogil:
     ctypedef struct sd_ctx:
@@ -62,6 +65,11 @@ cdef extern from "_sdhash.h" nogil:
     void sd_hmac_sha256(const void *key, size_t keylen, const void *msg, size_t msglen,
                         unsigned char *out)
     int sd_ct_equal(const void *a, const void *b, size_t n)
+    ctypedef struct sd_hmac_key:
+        pass
+    void sd_hmac_sha256_prep(const void *key, size_t keylen, sd_hmac_key *hk)
+    void sd_hmac_sha256_with(const sd_hmac_key *hk, const void *msg, size_t msglen,
+                             unsigned char *out)
 
 
 MD5 = SD_MD5
@@ -262,7 +270,7 @@ cdef Py_ssize_t _params(const uchar *s, Py_ssize_t n, Py_ssize_t i, dict params,
                         Py_ssize_t *items, Py_ssize_t max_params, bint after_comma,
                         bint bare) except -2:
     """_pure._params: read name=value items from i; return the next scheme's start or -1."""
-    cdef Py_ssize_t start, k, e, vstart, vend, size, run
+    cdef Py_ssize_t start, k, e, vstart, vend, size, run, before
     cdef uint32_t c, d, bits
     cdef bint plain
     cdef str name, val
@@ -335,12 +343,15 @@ cdef Py_ssize_t _params(const uchar *s, Py_ssize_t n, Py_ssize_t i, dict params,
             val = _ascii(s + k, e - k, False)
             k = e
         name = _name(s + start, i - start)
-        if name in params:
+        # one dict probe: insert unless present (the size tells which); a raise below
+        # discards the dict, so inserting before the max_params check changes nothing
+        before = PyDict_GET_SIZE(params)
+        PyDict_SetDefault(params, name, val)
+        if PyDict_GET_SIZE(params) == before:
             raise MalformedHeader(f"duplicate parameter '{name}'", start)
         items[0] += 1
         if items[0] > max_params:
             raise MalformedHeader("too many items in header value", start)
-        params[name] = val
         # separator: optional white space, then ',' (any run of commas) or the end
         i = k
         while i < n and _is(s[i], C_WS):
@@ -638,13 +649,54 @@ def check_response(hash_id, ha1, method, uri, nonce, nc, cnonce, qop, body, rece
 # --------------------------------------------------------------------------------------
 # HMAC and nonces: base64url(payload || HMAC-SHA-256(key, payload)[:16]), no padding
 
+# The host's secrets are few and long-lived: their HMAC pads are hashed once and the
+# two midstates kept in a small cache keyed by the key bytes (round-robin replacement),
+# so a nonce MAC costs two SHA-256 compressions instead of four. The key and the
+# midstates stay in this process's memory, as the secret itself does.
+cdef enum:
+    _HK_SLOTS = 8
+    _HK_MAX_KEY = 128   # longer keys are not cached (computed as before)
+
+cdef struct _hk_slot:
+    Py_ssize_t keylen   # -1: empty
+    unsigned char key[_HK_MAX_KEY]
+    sd_hmac_key hk
+
+cdef _hk_slot _HK[_HK_SLOTS]
+cdef int _hk_next = 0
+for _i in range(_HK_SLOTS):
+    _HK[_i].keylen = -1
+
+
+cdef void _hmac(const _text *k, const void *msg, size_t msglen, unsigned char *out) noexcept:
+    """HMAC-SHA-256 of msg under k, through the midstate cache (the GIL serialises it)."""
+    global _hk_next
+    cdef int i
+    cdef _hk_slot *slot
+    if k.n > _HK_MAX_KEY:
+        sd_hmac_sha256(k.p, <size_t>k.n, msg, msglen, out)
+        return
+    for i in range(_HK_SLOTS):
+        slot = &_HK[i]
+        if slot.keylen == k.n and memcmp(slot.key, k.p, <size_t>k.n) == 0:
+            sd_hmac_sha256_with(&slot.hk, msg, msglen, out)
+            return
+    slot = &_HK[_hk_next]
+    _hk_next = (_hk_next + 1) % _HK_SLOTS
+    slot.keylen = -1
+    memcpy(slot.key, k.p, <size_t>k.n)
+    sd_hmac_sha256_prep(k.p, <size_t>k.n, &slot.hk)
+    slot.keylen = k.n
+    sd_hmac_sha256_with(&slot.hk, msg, msglen, out)
+
+
 def hmac_sha256(key, data):
     """HMAC-SHA-256 (RFC 2104); used for nonce MACs and binding tags."""
     cdef _text k, d
     cdef unsigned char mac[32]
     _get_text(key, &k)
     _get_text(data, &d)
-    sd_hmac_sha256(k.p, <size_t>k.n, d.p, <size_t>d.n, mac)
+    _hmac(&k, d.p, <size_t>d.n, mac)
     return PyBytes_FromStringAndSize(<char *>mac, 32)
 
 
@@ -714,7 +766,7 @@ def mint_nonce(key, payload):
         if raw == NULL:
             raise MemoryError()
     memcpy(raw, p.p, p.n)
-    sd_hmac_sha256(k.p, <size_t>k.n, p.p, <size_t>p.n, mac)
+    _hmac(&k, p.p, <size_t>p.n, mac)
     memcpy(raw + p.n, mac, _MAC_LEN)
     _b64url_encode(raw, raw_len, PyUnicode_1BYTE_DATA(out))
     if raw != small:
@@ -753,7 +805,7 @@ def open_nonce(key, nonce, payload_len):
             raise MemoryError()
     try:
         canonical = _b64url_decode(s, n, raw)
-        sd_hmac_sha256(k.p, <size_t>k.n, raw, <size_t>plen, mac)
+        _hmac(&k, raw, <size_t>plen, mac)
         good = sd_ct_equal(mac, raw + plen, _MAC_LEN) & canonical
         if not good:
             return None

@@ -137,15 +137,33 @@ def check_response(
     return hmac.compare_digest(expected, received)
 
 
+# The host's secrets are few and long-lived: an HMAC object per key, with its pads
+# already hashed, is kept (a small bounded cache keyed by the key bytes) and copied.
+_HMAC_KEYS: dict[bytes, "hmac.HMAC"] = {}
+_HMAC_CACHE_SIZE = 8
+
+
+def _mac(key: bytes, data: bytes) -> bytes:
+    base = _HMAC_KEYS.get(key)
+    if base is None:
+        base = hmac.new(key, digestmod=hashlib.sha256)
+        if len(_HMAC_KEYS) >= _HMAC_CACHE_SIZE:
+            _HMAC_KEYS.clear()
+        _HMAC_KEYS[key] = base
+    h = base.copy()
+    h.update(data)
+    return h.digest()
+
+
 def hmac_sha256(key: bytes, data: bytes) -> bytes:
     """HMAC-SHA-256 (RFC 2104); used for nonce MACs and binding tags."""
-    return hmac.new(_b(key), _b(data), hashlib.sha256).digest()
+    return _mac(_b(key), _b(data))
 
 
 def mint_nonce(key: bytes, payload: bytes) -> str:
     """base64url(payload || HMAC-SHA-256(key, payload)[:16]) without padding."""
     payload = _b(payload)
-    mac = hmac.new(_b(key), payload, hashlib.sha256).digest()[:MAC_LEN]
+    mac = _mac(_b(key), payload)[:MAC_LEN]
     return base64.urlsafe_b64encode(payload + mac).rstrip(b"=").decode("ascii")
 
 
@@ -166,7 +184,7 @@ def open_nonce(key: bytes, nonce: str, payload_len: int) -> Union[bytes, None]:
     if len(raw) != raw_len:  # pragma: no cover - the length check already refused
         return None
     payload, mac = raw[:payload_len], raw[payload_len:]
-    good = hmac.new(_b(key), payload, hashlib.sha256).digest()[:MAC_LEN]
+    good = _mac(_b(key), payload)[:MAC_LEN]
     if not hmac.compare_digest(good, mac):
         return None
     if mint_nonce(key, payload) != nonce:  # non-canonical trailing bits

@@ -121,6 +121,7 @@ _SERVER_REASONS = (
     Reason.DOWNGRADE, Reason.BINDING_MISMATCH, Reason.URI_MISMATCH, Reason.MALFORMED,
 )  # fmt: skip
 _FAILED = "authentication failed"  # one detail for wrong password and unknown user
+_BASE_TOKEN = {a.token: a.token.removesuffix("-sess") for a in ALGORITHM_CODES}
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
@@ -146,7 +147,7 @@ class Server:
     __slots__ = tuple(
         """
         _acks _algs _auth_info _bind _box _ch_name _counts _exempt _external _memo
-        _info_name _lname _lookup _names _nextnonce _offered _opaque _phrase _policy
+        _info_name _lname _lookup _memo_get _names _nextnonce _offered _opaque _phrase _policy
         _prefix _q_decimal _q_ha1b _q_noqop _q_prefix _q_trunc _q_upper _qbits _realm
         _record _reject_wrong _secret _status _store _tag _templates _token _ttl_ms
         _uri_mode _userhash _window
@@ -177,6 +178,8 @@ class Server:
             if type(policy.nonce_cache) is not int or policy.nonce_cache < 0:
                 raise LocalProtocolError("nonce_cache is a count of nonces (0: none)")
             self._memo = ExpiringMemory(policy.nonce_cache, math.inf)
+        # the memo's table read directly on the hot path (ExpiringMemory.peek, inlined)
+        self._memo_get = None if self._memo is None else self._memo._table.get
         self._acks: ExpiringMemory[tuple[str | None, ...], tuple[str, str, str, str | None]]
         try:
             self._acks = ExpiringMemory(policy.ack_capacity, policy.ack_ttl)
@@ -373,9 +376,10 @@ class Server:
             # sent one it must come back byte for byte; when we did not, whatever comes is ignored.
             if self._opaque is not None and p.get("opaque") != self._opaque:
                 raise MalformedHeader("opaque is not the challenge's")
-            memo = self._memo.peek(nonce) if self._memo is not None else None
+            memo_get = self._memo_get
+            memo = memo_get(nonce) if memo_get is not None else None
             if memo is not None:  # this exact nonce verified before: its payload is known
-                acode, qbits, flags, issued, rid, tag = memo
+                acode, qbits, flags, issued, rid, tag = memo[1]
                 sidx = 0
             elif (payload := _impl.open_nonce(self._secret, nonce, PAYLOAD_LEN)) is not None:
                 version, acode, qbits, flags, issued, rid, tag = _unpack(payload)
@@ -477,7 +481,7 @@ class Server:
         table = answer.ha1
         ha1 = None
         if table:
-            ha1 = table.get(alg.token.removesuffix("-sess") if alg.sess else alg.token)
+            ha1 = table.get(_BASE_TOKEN[alg.token])
             if ha1 is None:
                 ha1 = _stored(table, alg)
             if ha1 is not None and (type(ha1) is not str or len(ha1) != alg.hex_length):
@@ -500,6 +504,8 @@ class Server:
                 )
                 return self._fail(ev, realm, Reason.UNSUPPORTED_ALGORITHM)
             ha1 = _impl.ha1(hid, user, crealm, password)  # over the realm the client hashed
+        elif ha1.isascii():  # str.islower() costs more than lower() on ASCII
+            ha1 = ha1.lower()
         elif not ha1.islower() and not ha1.isdigit():
             ha1 = ha1.lower()
         stored = ha1
