@@ -57,12 +57,34 @@ class Reason(str, enum.Enum):
         return self.value
 
 
+_SENSITIVE = frozenset(
+    ("authorization", "proxy-authorization", "authentication-info", "proxy-authentication-info")
+)
+
+
+def redacted(value: object) -> object:
+    """``value`` for a repr, with credentials and Authentication-Info header values hidden.
+
+    A response or rspauth is a password oracle (offline guessing), so reprs, which end up
+    in logs, never show one.
+    """
+    if isinstance(value, (tuple, list)) and value and all(
+        isinstance(h, tuple) and len(h) == 2 and isinstance(h[0], str) for h in value
+    ):
+        return type(value)(
+            (n, "<redacted>") if n.lower() in _SENSITIVE else (n, v) for n, v in value
+        )
+    return value
+
+
 class Action:
     __slots__ = ()
 
     def __repr__(self) -> str:
         names = [n for c in type(self).__mro__ for n in getattr(c, "__slots__", ())]
-        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in names if not n.startswith("_"))
+        shown = ", ".join(
+            f"{n}={redacted(getattr(self, n))!r}" for n in names if not n.startswith("_")
+        )
         return f"{type(self).__name__}({shown})"
 
     def __eq__(self, other: object) -> bool:

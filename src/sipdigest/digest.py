@@ -239,6 +239,9 @@ def verify_credentials(
     creds = require_digest(parse_credentials(value))
     alg = get_algorithm(creds.algorithm)
     code = qop_code(creds.qop)
+    if alg.sess and creds.cnonce is None:
+        # the peer's mistake, not the host's (RFC 7616 §3.4.2: -sess hashes the cnonce)
+        raise MalformedHeader(f"{alg.token} credentials without cnonce")
     user: str = creds.username
     if username is not None:
         user = username

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Union
 
+from .actions import redacted
+
 if TYPE_CHECKING:
     from .actions import CheckReplay, LookupCredentials
 
@@ -33,7 +35,7 @@ class Event:
     __slots__ = ()
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._shown())
+        fields = ", ".join(f"{n}={redacted(getattr(self, n))!r}" for n in self._shown())
         return f"{type(self).__name__}({fields})"
 
     def _shown(self) -> tuple[str, ...]:

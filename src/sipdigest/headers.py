@@ -53,6 +53,13 @@ def _check_text(name: str, value: str) -> str:
     return value
 
 
+def _token_field(name: str, value: Optional[str]) -> Optional[str]:
+    """A parsed field that is rendered bare must be a token, or it could inject parameters."""
+    if value is not None and not _TOKEN.fullmatch(value):
+        raise MalformedHeader(f"{name} is not a token: {value[:40]!r}")
+    return value
+
+
 def _quote(value: str) -> str:
     if "\\" in value or '"' in value:
         value = value.replace("\\", "\\\\").replace('"', '\\"')
@@ -147,14 +154,16 @@ class Challenge:
         self.token68 = token68
         self.realm = params.pop("realm", None)
         self.nonce = params.pop("nonce", None)
-        self.algorithm = params.pop("algorithm", None)
+        self.algorithm = _token_field("algorithm", params.pop("algorithm", None))
         qop = params.pop("qop", None)
         self.qop = tuple(q.strip(" \t").lower() for q in qop.split(",") if q.strip(" \t")) if qop else ()
+        for q in self.qop:
+            _token_field("qop", q)
         self.opaque = params.pop("opaque", None)
         self.stale = _bool_param(params.pop("stale", None))
         self.domain = params.pop("domain", None)
         self.userhash = _bool_param(params.pop("userhash", None))
-        self.charset = params.pop("charset", None)
+        self.charset = _token_field("charset", params.pop("charset", None))
         self.extra = params
         if self.scheme == "Digest":
             if token68 is not None:
@@ -343,11 +352,11 @@ class Credentials:
         self.nonce = nonce
         self.uri = uri
         self.response = response
-        self.algorithm = pop("algorithm", None)
+        self.algorithm = _token_field("algorithm", pop("algorithm", None))
         self.cnonce = pop("cnonce", None)
         self.opaque = pop("opaque", None)
-        self.qop = pop("qop", None)
-        self.nc = pop("nc", None)
+        self.qop = _token_field("qop", pop("qop", None))
+        self.nc = _token_field("nc", pop("nc", None))
         userhash = pop("userhash", None)
         self.userhash = _bool_param(userhash)
         self.extra = params
@@ -525,9 +534,9 @@ def parse_authentication_info(
     params = _impl.tokenize_params(value, max_length, MAX_PARAMS)
     self = AuthenticationInfo.__new__(AuthenticationInfo)
     self.nextnonce = params.pop("nextnonce", None)
-    self.qop = params.pop("qop", None)
+    self.qop = _token_field("qop", params.pop("qop", None))
     self.rspauth = params.pop("rspauth", None)
     self.cnonce = params.pop("cnonce", None)
-    self.nc = params.pop("nc", None)
+    self.nc = _token_field("nc", params.pop("nc", None))
     self.extra = params
     return self

@@ -147,7 +147,7 @@ class Server:
     __slots__ = tuple(
         """
         _acks _algs _auth_info _bind _box _ch_name _counts _exempt _external _memo
-        _info_name _lname _lookup _memo_get _names _nextnonce _offered _opaque _phrase _policy
+        _info_name _lname _lookup _memo_get _names _nextnonce _offered _offered_codes _opaque _passwords _phrase _policy
         _prefix _q_decimal _q_ha1b _q_noqop _q_prefix _q_trunc _q_upper _qbits _realm
         _record _reject_wrong _secret _status _store _tag _templates _token _ttl_ms
         _uri_mode _userhash _window
@@ -202,6 +202,8 @@ class Server:
         self._info_name = "Proxy-Authentication-Info" if proxy else "Authentication-Info"
         self._offered = tuple((a, ALGORITHM_CODE[a.token]) for a in policy.offered)  # RFC 8760 §2.4
         self._qbits = qop_bits(policy.qop)
+        self._offered_codes = frozenset(code for _, code in self._offered)
+        self._passwords = False
         self._ttl_ms = int(policy.nonce_ttl * 1000)
         self._bind = (
             (BIND_CALL_ID if policy.bind_call_id else 0)
@@ -412,6 +414,14 @@ class Server:
                 return self._reject(
                     403, "Forbidden", Reason.DOWNGRADE, "algorithm differs from the challenge's"
                 )
+            if code not in self._offered_codes:  # genuine, but this policy no longer offers it
+                return self._reject(
+                    403, "Forbidden", Reason.DOWNGRADE, "algorithm not offered by this server"
+                )
+            if qcode and not self._qbits & bit:  # likewise for the qop
+                return self._reject(
+                    403, "Forbidden", Reason.DOWNGRADE, "qop not offered by this server"
+                )
             if not qcode:
                 if qbits:  # the RFC 2069 form although qop was offered
                     if not self._q_noqop:
@@ -471,13 +481,15 @@ class Server:
             response = response.lower()
             quirks += ("uppercase_hex",)
         if isinstance(answer, CredentialsNotFound):
-            # the same work and the same wire shape as a wrong password (no user enumeration)
-            self._check(
-                hid, "0" * alg.hex_length, method, uri, nonce, nc, cnonce, qcode, body, response
-            )
+            # the same work and the same wire shape as a wrong password (no user enumeration):
+            # the HA1 a password would cost (when this host answers with passwords), then
+            # the response
+            dummy = _impl.ha1(hid, username, crealm, "") if self._passwords else "0" * alg.hex_length
+            self._check(hid, dummy, method, uri, nonce, nc, cnonce, qcode, body, response)
             return self._fail(ev, realm, Reason.UNKNOWN_USER)
         confirmed = answer.username
         password = answer.password
+        self._passwords = password is not None  # what an unknown user's dummy work mimics
         table = answer.ha1
         ha1 = None
         if table:
