@@ -1061,6 +1061,8 @@ cdef int _verify(str value, object method, object ha1, object password, object b
             return -1
         if not seen & (1u << P_NC) or not _hex8(field[P_NC]) or not seen & (1u << P_CNONCE):
             return -1
+    if seen & (1u << P_NC) and not _hex8(field[P_NC]):
+        return -1  # headers.Credentials refuses a non-token nc even without qop
     if sess and not seen & (1u << P_CNONCE):
         return -1
     hexlen = 2 * sd_digest_len(alg)
