@@ -10,8 +10,8 @@ independent hashlib computation gives for the value's own fields.
 
 Input: an Authorization value; ``$RESPONSE`` in it is replaced by the right response
 for the value's own fields and alice's password, so the fuzzer reaches ``True`` too.
-Known finding F2 (tests/test_fuzz_regressions.py): a -sess algorithm without cnonce
-raises LocalProtocolError ("... needs a cnonce") for remote input; filtered until fixed.
+F2 (tests/test_fuzz_regressions.py, found in review, fixed): a -sess algorithm
+without cnonce raised LocalProtocolError ("... needs a cnonce") for remote input.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import (
-    REPORT_KNOWN,
     cores,
     instrumented,
     outcome,
@@ -40,7 +39,6 @@ PURE, FAST = cores()
 PASSWORD = "wonderland"  # noqa: S105 - the test user's, public
 METHOD = "REGISTER"
 _ALLOWED_LOCAL = ("userhash credentials: pass ha1= or the real username=",)
-_KNOWN_F2 = "needs a cnonce"
 
 
 def _fields(value: str) -> dict[str, str] | None:
@@ -88,8 +86,7 @@ def _check(value: str, kwargs: dict[str, object]) -> None:
     if p[0] == "raise":
         name, message, _ = p[1]
         remote = {c.__name__ for c in (RemoteProtocolError, *_subclasses(RemoteProtocolError))}
-        ok = name in remote or (name == "LocalProtocolError" and (
-            message in _ALLOWED_LOCAL or (message.endswith(_KNOWN_F2) and not REPORT_KNOWN)))  # fmt: skip
+        ok = name in remote or (name == "LocalProtocolError" and message in _ALLOWED_LOCAL)
         assert ok, f"verify_credentials({value!r}) raised {p[1]}"
     elif p[1]:
         fields = _fields(value)

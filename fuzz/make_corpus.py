@@ -93,8 +93,8 @@ RFC_INFO = [
 ]
 
 
-# The reproducers of the known findings (tests/test_fuzz_regressions.py), as seeds: the
-# targets filter them until they are fixed; SIPDIGEST_FUZZ_KNOWN=1 reports them at once.
+# The reproducers of the findings (tests/test_fuzz_regressions.py, F1 and F2, fixed), as
+# seeds: every CI run replays them through the targets' oracles.
 FINDINGS = {
     "headers": [
         'Digest realm="a", nonce="n", algorithm="MD5, stale=true"',

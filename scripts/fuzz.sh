@@ -61,7 +61,7 @@ find "$WORK/tree/src" \( -name '*.so' -o -name '_fast.c' -o -name '__pycache__' 
 
 # only the Python processes get the sanitizer runtime (not grep, ls, ...)
 san=(env LD_PRELOAD="$ASAN_RT" PYTHONMALLOC=malloc PYTHONPATH="$WORK/lib"
-     ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:symbolize=1"
+     ASAN_OPTIONS="detect_leaks=0:allocator_may_return_null=1:symbolize=1:quarantine_size_mb=64"
      UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" SIPDIGEST_REQUIRE_EXTENSIONS=1)
 "${san[@]}" "$PY" - "$WORK/lib" <<'EOF'
 import sys
@@ -79,7 +79,7 @@ for t in $TARGETS; do
   mkdir -p "$WORK/corpus/$t" "$WORK/artifacts"
   log="$WORK/$t.log"
   echo "-- $t"
-  if "${san[@]}" "$PY" "fuzz/fuzz_$t.py" -max_total_time="$per" -timeout=20 -rss_limit_mb=3072 \
+  if "${san[@]}" "$PY" "fuzz/fuzz_$t.py" -max_total_time="$per" -timeout=20 -rss_limit_mb=8192 \
       -max_len=4096 -dict=fuzz/digest.dict -print_final_stats=1 \
       -artifact_prefix="$WORK/artifacts/$t-" \
       "$WORK/corpus/$t" "fuzz/corpus/$t" >"$log" 2>&1; then

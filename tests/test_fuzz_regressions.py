@@ -5,8 +5,9 @@
    each target's ``TestOneInput`` with all of its oracles, on both twins, under plain
    pytest: no atheris and no sanitizer needed, so every CI run checks them.
 2. Each finding of the fuzzers (and of the review that wrote them) is a test below,
-   marked ``xfail(strict=True)`` until the library is fixed: the fix makes it pass,
-   strict makes that an error until the mark is removed. The reproducers are minimal.
+   with a minimal reproducer. An open finding is marked ``xfail(strict=True)``: its fix
+   makes the test pass, which strict mode reports until the mark is removed. F1 and F2
+   are fixed (0f1683b); the marks are gone and the tests guard against their return.
 How to run the fuzzers themselves: docs/HARDENING.md (scripts/fuzz.sh).
 """
 
@@ -53,9 +54,8 @@ def test_committed_fuzz_inputs_pass_every_oracle(name: str) -> None:
 # into a header; the constructors check token fields, but ``_from_item`` (the parsers)
 # keeps a quoted algorithm / qop / nc / charset as is, and ``render()`` writes those
 # fields unquoted. A proxy or B2BUA that re-renders what it parsed forwards extra
-# parameters. Found by fuzz/fuzz_headers.py's round-trip oracle in seconds (it now
-# skips non-token fields; SIPDIGEST_FUZZ_KNOWN=1 turns that off). Fix: validate those
-# fields as tokens when parsing (MalformedHeader), or quote them when rendering.
+# parameters. Found by fuzz/fuzz_headers.py's round-trip oracle in seconds (11k
+# executions). Fixed: the parsers refuse those fields unless they are tokens.
 
 F1_CASES = [
     ("challenge", 'Digest realm="a", nonce="n", algorithm="MD5, stale=true"'),
@@ -88,8 +88,8 @@ def test_f1_a_parsed_header_renders_to_itself_without_extra_parameters(
 # peer that sends algorithm=MD5-sess without qop (so without cnonce) makes
 # digest._effective_ha1 raise LocalProtocolError("MD5-sess needs a cnonce"): a host that
 # answers LocalProtocolError with a 500 (or lets it crash a worker) is driven by remote
-# input. Found in review; fuzz/fuzz_verify.py checks it (filtered until fixed). Fix:
-# MalformedHeader ("-sess needs cnonce and qop", RFC 7616 §3.4.2) in verify_credentials.
+# input. Found in review; fuzz/fuzz_verify.py checks it (its reproducer is a seed).
+# Fixed: MalformedHeader ("<alg>-sess credentials without cnonce").
 
 
 @pytest.mark.parametrize("algorithm", ["MD5-sess", "SHA-256-sess", "SHA-512-256-sess"])
