@@ -44,7 +44,7 @@ if not _flag("SIPDIGEST_NO_EXTENSIONS") and sys.implementation.name == "cpython"
         "sipdigest._fast",
         ["src/sipdigest/_fast.pyx"],
         include_dirs=["src/sipdigest"],
-        depends=["src/sipdigest/_sdhash.h"],
+        depends=["src/sipdigest/_sdhash.h", "src/sipdigest/_fast_server.pxi", "src/sipdigest/_fast_client.pxi"],
         extra_compile_args=cflags,
         extra_link_args=["-fsanitize=address,undefined"] if _flag("SIPDIGEST_SANITIZE") else [],
     )

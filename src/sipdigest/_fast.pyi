@@ -2,6 +2,9 @@
 
 from typing import Final, TypeAlias, Union
 
+from ._pure_client import *  # noqa: F403
+from ._pure_server import *  # noqa: F403
+
 _Text: TypeAlias = Union[str, bytes]
 _Params: TypeAlias = dict[str, str]
 _Item: TypeAlias = tuple[str, Union[str, None], _Params]
@@ -47,3 +50,4 @@ def hmac_sha256(key: bytes, data: bytes) -> bytes: ...
 def mint_nonce(key: bytes, payload: bytes) -> str: ...
 def open_nonce(key: bytes, nonce: str, payload_len: int) -> Union[bytes, None]: ...
 def verify_fast(value: str, method: _Text, ha1: object, password: object, body: bytes) -> int: ...
+

@@ -1113,3 +1113,9 @@ def verify_fast(value, method, ha1, password, body):
     if type(value) is not str:
         raise TypeError("header value must be str")
     return _verify(value, method, ha1, password, body)
+
+
+# ---- the machines' twin functions (kept in their own files) ---------------------------
+
+include "_fast_server.pxi"
+include "_fast_client.pxi"

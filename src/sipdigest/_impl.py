@@ -13,7 +13,7 @@ import sys
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from . import _pure
+from . import _pure, _pure_client, _pure_server
 from ._pure import MD5, QOP_AUTH, QOP_AUTH_INT, QOP_NONE, SHA256, SHA512_256, SHA512_TRUNC
 from ._pure import _b as as_bytes
 
@@ -65,6 +65,16 @@ else:
     open_nonce = core.open_nonce
     verify_fast = core.verify_fast
 
+#: Twin functions of the machines, listed by their pure modules' ``__all__``.
+MACHINE_TWINS: tuple[str, ...] = (*_pure_server.__all__, *_pure_client.__all__)
+
+if TYPE_CHECKING:
+    from ._pure_client import *  # noqa: F403
+    from ._pure_server import *  # noqa: F403
+else:
+    for _name in MACHINE_TWINS:
+        globals()[_name] = getattr(core, _name)
+
 #: The functions both twins expose with identical results; tests and fuzz targets
 #: iterate over this one list.
 TWIN_FUNCTIONS = (
@@ -79,6 +89,7 @@ TWIN_FUNCTIONS = (
     "mint_nonce",
     "open_nonce",
     "verify_fast",
+    *MACHINE_TWINS,
 )
 
 __all__ = [

@@ -428,3 +428,9 @@ def tokenize(value: str, max_length: int, max_params: int) -> list[Item]:
         items += 1
         params[name] = quoted
     return [(m.group(1), None, params)]
+
+
+# The machines' twin functions live in their own modules; re-exported so that both twins
+# expose the same names (their C twins are included into _fast.pyx).
+from ._pure_client import *  # noqa: E402, F403
+from ._pure_server import *  # noqa: E402, F403

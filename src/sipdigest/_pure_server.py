@@ -1,0 +1,8 @@
+"""The server machine's pure-Python twin functions (their C twins: _fast_server.pxi).
+
+``__all__`` is the list both twins expose; ``_impl`` binds each name from the twin in use.
+"""
+
+from __future__ import annotations
+
+__all__: list[str] = []
