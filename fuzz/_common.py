@@ -27,20 +27,6 @@ from typing import Any, Callable, Iterator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-TWIN_FUNCTIONS = (
-    "tokenize",
-    "tokenize_params",
-    "hexdigest",
-    "ha1",
-    "ha1_sess",
-    "response",
-    "check_response",
-    "hmac_sha256",
-    "mint_nonce",
-    "open_nonce",
-    "verify_fast",
-)
-
 
 def instrumented(name: str, python_coverage: bool = True) -> contextlib.AbstractContextManager[Any]:
     """atheris' import instrumentation when a target runs as the fuzzer, else nothing.
@@ -92,9 +78,11 @@ def use_core(core: ModuleType) -> Iterator[None]:
     """Route every ``sipdigest._impl`` call to ``core`` (the machines look them up late)."""
     from sipdigest import _impl
 
-    saved = {n: getattr(_impl, n) for n in TWIN_FUNCTIONS}
+    # imported here, not at the top: atheris instruments sipdigest only if it comes later
+    names = _impl.TWIN_FUNCTIONS
+    saved = {n: getattr(_impl, n) for n in names}
     try:
-        for n in TWIN_FUNCTIONS:
+        for n in names:
             setattr(_impl, n, getattr(core, n))
         yield
     finally:
