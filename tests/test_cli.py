@@ -6,10 +6,11 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from sipdigest import verify_credentials
+from sipdigest import compute_ha1, verify_credentials
 from sipdigest.cli import main
 
 MUFASA = [
@@ -41,6 +42,47 @@ def test_response_from_stored_ha1(tmp_path: Path, capsys: pytest.CaptureFixture[
     f.write_text("939e7578ed9e3c518a452acee763bce9\n")
     assert main([*MUFASA, "--ha1-file", str(f), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["response"] == "6629fae49393a05397450978507c4ef1"
+
+
+def _response_json(tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, *extra: str) -> Any:
+    f = tmp_path / "ha1"
+    f.write_text(text)
+    assert main([*MUFASA, "--ha1-file", str(f), *extra, "--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_ha1_file_algorithm_prefix_tells_sha512_256_from_sha256(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    user = ("Mufasa", "testrealm@host.com", "Circle Of Life")
+    sha = compute_ha1("SHA-256", *user)
+    trunc = compute_ha1("SHA-512-256", *user)
+    text = f"# stored HA1s\nSHA-256:{sha}\nsha-512-256:{trunc.upper()}\n"
+    got = _response_json(tmp_path, capsys, text, "--algorithm", "SHA-512-256-sess")
+    assert got["ha1"] == trunc  # the plain HA1 of the -sess variant, lower case
+    assert _response_json(tmp_path, capsys, text, "--algorithm", "SHA-256")["ha1"] == sha
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("SHA-1:" + "a" * 40, "unknown algorithm"),
+        ("MD5:" + "a" * 64, "is 32 hex digits"),
+        ("SHA-256:" + "g" * 64, "is 64 hex digits"),
+        ("MD5:" + "a" * 32 + "\nMD5-sess:" + "b" * 32, "a second HA1 for MD5"),
+        ("SHA-256:" + "a" * 64, "no HA1 for MD5"),  # --algorithm is MD5
+        ("a" * 64, "no HA1 for MD5"),  # a bare HA1 of the wrong length for --algorithm
+        ("# nothing\n", "does not hold an HA1"),
+    ],
+)
+def test_ha1_file_refuses_what_it_cannot_use(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, why: str
+) -> None:
+    f = tmp_path / "ha1"
+    f.write_text(text)
+    assert main([*MUFASA, "--ha1-file", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert why in err and len(err.strip().splitlines()) == 1
 
 
 def test_missing_password_is_a_usage_error(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1021,10 +1021,10 @@ class _Uac:
 
 
 def _credentials(args: argparse.Namespace, realm: str, auth_user: str) -> list[Credential]:
-    password, ha1_text = read_secret(args)
-    ha1: Optional[dict[str, str]] = None
-    if ha1_text is not None:  # read_secret checked it: 32 hex digits (MD5) or 64 (SHA-256)
-        ha1 = {"MD5" if len(ha1_text) == 32 else "SHA-256": ha1_text}
+    password, ha1 = read_secret(args)  # HA1s by plain algorithm token, checked
+    if ha1 is not None and "" in ha1:  # the bare form: 32 hex digits MD5, 64 SHA-256
+        bare = ha1.pop("")
+        ha1["MD5" if len(bare) == 32 else "SHA-256"] = bare
     out: list[Credential] = []
     seen: set[str] = set()
     try:

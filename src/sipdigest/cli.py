@@ -18,7 +18,7 @@ from typing import Any, Callable, NoReturn, Optional, Sequence
 
 from . import __version__
 from .digest import compute_ha1, compute_response, compute_userhash, get_algorithm
-from .errors import SipDigestError
+from .errors import SipDigestError, UnsupportedAlgorithm
 from .headers import Credentials, parse_authentication_info, parse_challenges, parse_credentials
 
 __all__ = ["main", "UsageError", "read_secret", "add_secret_options"]
@@ -37,12 +37,20 @@ def add_secret_options(p: argparse.ArgumentParser, *, required: bool = True) -> 
     """--password-env / --password-file (and --ha1-file): secrets stay out of argv."""
     p.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
     p.add_argument("--password-file", metavar="FILE", help="read the password from FILE ('-' for stdin)")
-    p.add_argument("--ha1-file", metavar="FILE", help="read a stored HA1 (hex) from FILE instead of a password")
+    p.add_argument(
+        "--ha1-file", metavar="FILE",
+        help="read stored HA1s from FILE instead of a password: lines ALGORITHM:HEX "
+        "(e.g. SHA-512-256:...), or one bare HEX (32 digits: MD5, 64: SHA-256)",
+    )  # fmt: skip
     p.set_defaults(_secret_required=required)
 
 
-def read_secret(args: argparse.Namespace) -> tuple[Optional[str], Optional[str]]:
-    """(password, ha1) from the options; SIPDIGEST_PASSWORD is the fallback variable."""
+def read_secret(args: argparse.Namespace) -> tuple[Optional[str], Optional[dict[str, str]]]:
+    """(password, HA1s by algorithm) from the options; SIPDIGEST_PASSWORD is the fallback.
+
+    HA1s are keyed by the plain algorithm token (a -sess variant uses its plain HA1);
+    a bare HA1, whose algorithm the file does not say, by "".
+    """
     given = [o for o in ("password_env", "password_file", "ha1_file") if getattr(args, o, None)]
     if len(given) > 1:
         raise UsageError("give only one of --password-env, --password-file, --ha1-file")
@@ -66,15 +74,48 @@ def read_secret(args: argparse.Namespace) -> tuple[Optional[str], Optional[str]]
         text = text.rstrip("\r\n")
         if args.password_file:
             return text, None
-        ha1 = text.strip()
-        if not ha1 or len(ha1) not in (32, 64) or any(c not in "0123456789abcdefABCDEF" for c in ha1):
-            raise UsageError(f"{path} does not hold an HA1 (32 or 64 hex digits)")
-        return None, ha1
+        return None, parse_ha1_text(text, path)
     if "SIPDIGEST_PASSWORD" in os.environ:
         return os.environ["SIPDIGEST_PASSWORD"], None
     if getattr(args, "_secret_required", True):
         raise UsageError("a password is needed: --password-env VAR, --password-file FILE or SIPDIGEST_PASSWORD")
     return None, None
+
+
+_HEX_DIGITS = frozenset("0123456789abcdefABCDEF")
+
+
+def parse_ha1_text(text: str, path: str) -> dict[str, str]:
+    """``ALGORITHM:HEX`` lines (``#`` comments, blank lines ignored), or one bare HEX.
+
+    A bare HA1 (the older form of this option) is keyed by "": 64 digits cannot say
+    whether they are SHA-256 or SHA-512-256, so the caller decides (``response`` uses it
+    for --algorithm; ``register`` takes 32 digits as MD5 and 64 as SHA-256).
+    """
+    table: dict[str, str] = {}
+    lines = [ln.strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln and not ln.startswith("#")]
+    if len(lines) == 1 and ":" not in lines[0]:
+        bare = lines[0]
+        if len(bare) not in (32, 64) or not _HEX_DIGITS.issuperset(bare):
+            raise UsageError(f"{path} does not hold an HA1 (32 or 64 hex digits)")
+        return {"": bare.lower()}
+    for number, line in enumerate(lines, 1):
+        token, _, hexa = line.partition(":")
+        try:
+            alg = get_algorithm(token.strip())
+        except UnsupportedAlgorithm:
+            raise UsageError(f"{path}: line {number}: unknown algorithm {token.strip()[:32]!r}") from None
+        hexa = hexa.strip()
+        if len(hexa) != alg.hex_length or not _HEX_DIGITS.issuperset(hexa):
+            raise UsageError(f"{path}: line {number}: an HA1 for {alg.token} is {alg.hex_length} hex digits")
+        base = alg.token.removesuffix("-sess")
+        if base in table:
+            raise UsageError(f"{path}: line {number}: a second HA1 for {base}")
+        table[base] = hexa.lower()
+    if not table:
+        raise UsageError(f"{path} does not hold an HA1")
+    return table
 
 
 # ---- response ------------------------------------------------------------------------
@@ -95,7 +136,15 @@ def _cmd_response(args: argparse.Namespace) -> int:
         raise UsageError("--cnonce is required with --qop")
     if alg.sess and not args.cnonce:
         raise UsageError(f"--cnonce is required with {alg.token}")
-    stored = ha1 if ha1 is not None else compute_ha1(alg, args.username, args.realm, password or "")
+    if ha1 is not None:
+        base = alg.token.removesuffix("-sess")
+        found = ha1.get(base, ha1.get(""))
+        if found is None or len(found) != alg.hex_length:
+            has = ", ".join(k or f"a bare {len(v)}-digit HA1" for k, v in ha1.items())
+            raise UsageError(f"--ha1-file holds no HA1 for {base} (it has {has})")
+        stored = found
+    else:
+        stored = compute_ha1(alg, args.username, args.realm, password or "")
     response = compute_response(
         algorithm=alg, username=args.username, realm=args.realm, ha1=stored,
         method=args.method, uri=args.uri, nonce=args.nonce,
