@@ -535,6 +535,23 @@ def test_an_ha1_for_another_algorithm_is_reported() -> None:
     assert f.digest == "unknown" and f.verdict == "ok" and "not for SHA-256" in f.notes[-1]
 
 
+def test_ha1_table_picks_the_ha1_of_the_algorithm_used() -> None:
+    table = {"MD5": compute_ha1("MD5", USER, REALM, "wrong"), "sha-256": compute_ha1("SHA-256", USER, REALM, PASSWORD)}
+    f = only(explain("ok-sha256-auth.sngrep.txt", password=None, ha1=table))
+    assert (f.digest, f.verdict) == ("ok", "ok")
+    f = only(explain("ok-sha256-auth.sngrep.txt", password=None, ha1={"MD5": table["MD5"]}))
+    assert f.digest == "unknown"  # no SHA-256 HA1 in the table: nothing to check with
+
+
+def test_command_with_an_algorithm_prefixed_ha1_file(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    sha = compute_ha1("SHA-256", USER, REALM, PASSWORD)
+    (tmp_path / "ha1").write_text(f"MD5:{compute_ha1('MD5', USER, REALM, PASSWORD)}\nSHA-256:{sha}\n")
+    code, out, _ = run(["explain", str(CAPTURES / "ok-sha256-auth.sngrep.txt"), "--ha1-file", str(tmp_path / "ha1")],
+                       capsys, monkeypatch)  # fmt: skip
+    assert code == 0 and ": OK" in out and sha not in out
+
+
 def test_password_and_ha1_together_is_an_error() -> None:
     with pytest.raises(ValueError):
         explain_messages([], password="x", ha1="0" * 32)

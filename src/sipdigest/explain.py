@@ -20,7 +20,7 @@ import sys
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from pathlib import Path
-from typing import Any, Iterator, Literal, Sequence
+from typing import Any, Iterator, Literal, Mapping, Sequence
 
 from .cli import UsageError, add_secret_options, read_secret
 from .digest import (
@@ -162,7 +162,8 @@ def _qop_name(qop: str | None) -> str:
 class _Walk:
     """The state of one pass over a capture; see the module docstring."""
 
-    def __init__(self, password: bytes | None, ha1: str | None, username: str | None) -> None:
+    def __init__(self, password: bytes | None, ha1: dict[str, str] | None, username: str | None) -> None:
+        # HA1s by plain algorithm token; "" holds one whose algorithm was not said
         self.password, self.ha1, self.username = password, ha1, username
         self.findings: list[Finding] = []
         self.issued: dict[str, list[Challenge]] = {}  # nonce -> the challenges that carried it
@@ -296,12 +297,15 @@ class _Walk:
 
     def _respond(self, t: _Try, creds: Credentials) -> str | None:
         """The response ``t`` gives, or None when the secret cannot compute it."""
-        if self.ha1 is not None and len(self.ha1) != t.alg.hex_length:
-            return None
+        ha1 = None
+        if self.ha1 is not None:
+            ha1 = self.ha1.get(t.alg.token.removesuffix("-sess"), self.ha1.get(""))
+            if ha1 is None or len(ha1) != t.alg.hex_length:
+                return None
         try:
             return compute_response(
                 algorithm=t.alg, username=t.username, realm=t.realm, method=t.method, uri=t.uri,
-                password=self.password if self.ha1 is None else None, ha1=self.ha1, body=t.body,
+                password=self.password if ha1 is None else None, ha1=ha1, body=t.body,
                 nonce=creds.nonce, nc=creds.nc if t.qop else None, cnonce=creds.cnonce, qop=t.qop,
             )  # fmt: skip
         except SipDigestError:
@@ -444,14 +448,23 @@ class _Walk:
 
 def explain_messages(
     messages: Sequence[Request | Response], *, password: str | bytes | None = None,
-    ha1: str | None = None, username: str | None = None,
+    ha1: str | Mapping[str, str] | None = None, username: str | None = None,
 ) -> list[Finding]:  # fmt: skip
-    """One finding per credentials value (and per unanswered challenge), in capture order."""
+    """One finding per credentials value (and per unanswered challenge), in capture order.
+
+    ``ha1`` is one stored HA1 (used for every algorithm of its length) or HA1s keyed by
+    algorithm token (the -sess variants use the plain one's).
+    """
     if password is not None and ha1 is not None:
         raise ValueError("give a password or an HA1, not both")
     if isinstance(password, str):  # environment values may carry surrogate-escaped bytes
         password = password.encode("utf-8", "surrogateescape")
-    walk = _Walk(password, ha1.strip().lower() if ha1 is not None else None, username)
+    table: dict[str, str] | None = None
+    if isinstance(ha1, str):
+        table = {"": ha1.strip().lower()}
+    elif ha1 is not None:
+        table = {k.upper().removesuffix("-SESS"): v.strip().lower() for k, v in ha1.items()}
+    walk = _Walk(password, table, username)
     for i, msg in enumerate(messages):
         if isinstance(msg, Request):
             walk.request(i, msg)
@@ -461,8 +474,9 @@ def explain_messages(
 
 
 def explain_text(
-    text: str, *, password: str | bytes | None = None, ha1: str | None = None, username: str | None = None
-) -> list[Finding]:
+    text: str, *, password: str | bytes | None = None, ha1: str | Mapping[str, str] | None = None,
+    username: str | None = None,
+) -> list[Finding]:  # fmt: skip
     """:func:`explain_messages` over the messages :func:`parse_trace` finds in ``text``."""
     return explain_messages(parse_trace(text), password=password, ha1=ha1, username=username)
 
@@ -496,8 +510,6 @@ def _cmd_explain(args: argparse.Namespace) -> int:
         password, ha1 = read_secret(args)
     except UnicodeDecodeError:
         raise UsageError("sipdigest explain: the secret file is not UTF-8")
-    if ha1 is not None and not re.fullmatch(r"[0-9a-fA-F]{32}|[0-9a-fA-F]{64}", ha1):
-        raise UsageError("sipdigest explain: an HA1 is 32 or 64 hex digits")
     try:
         raw = sys.stdin.buffer.read() if args.capture == "-" else Path(args.capture).read_bytes()
     except OSError as exc:
