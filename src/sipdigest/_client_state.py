@@ -159,48 +159,51 @@ class Chooser:
         be asked for) only the policy decides."""
         why = ""
         for params in plist:
-            label = params.get("algorithm")
-            quirks: tuple[str, ...] = ()
-            if label is None:
-                alg = self._algs.get("MD5")  # RFC 7616 §3.3: absent means MD5
-                label = "MD5"
-            else:
-                alg = self._algs.get(label)
-                if alg is None:
-                    alg = self._algs.get(label.upper())
-                if alg is None and self._aliases:
-                    alg = self._aliases.get(_alias_key(label))
-                    quirks = ("algorithm_aliases",)
-            if alg is None:
-                known = label.upper() in ALGORITHMS
-                why = (
-                    f"algorithm {label[:32]!r} is {'refused by the policy' if known else 'unknown'}"
-                )
+            found = self.judge(params.get("algorithm"), params.get("qop"), cred)
+            if isinstance(found, str):
+                why = found
                 continue
-            if alg.hash_id == _impl.SHA512_TRUNC:
-                quirks += ("truncated_sha512",)
-            offered = params.get("qop")
-            if offered is None or offered == "auth":
-                qop = offered
-            else:
-                tokens = {t.strip(" \t").lower() for t in offered.split(",")} - {""}
-                if not tokens:
-                    qop = None  # qop="" reads as no qop, as headers.Challenge does
-                elif "auth-int" in tokens and (self._prefer_int or "auth" not in tokens):
-                    qop = "auth-int"
-                elif "auth" in tokens:
-                    qop = "auth"
-                else:
-                    why = f"qop {offered[:32]!r} offers nothing known"
-                    continue
-            if qop is None and alg.sess:
-                why = f"{alg.token} needs a cnonce, which only a qop challenge allows"
-                continue
-            if cred is not None and not self.can_answer(cred, alg):
-                why = f"the stored HA1s of {cred.username!r} cannot answer {alg.token}"
-                continue
+            alg, qop, quirks = found
             return params, alg, qop, quirks
         return why or "no acceptable challenge"
+
+    def judge(
+        self, label: Optional[str], offered: Optional[str], cred: Optional[Credential]
+    ) -> Union[tuple[Algorithm, Optional[str], tuple[str, ...]], str]:
+        """(algorithm, qop, quirks) to answer one challenge with, or why it cannot be."""
+        quirks: tuple[str, ...] = ()
+        if label is None:
+            alg = self._algs.get("MD5")  # RFC 7616 §3.3: absent means MD5
+            label = "MD5"
+        else:
+            alg = self._algs.get(label)
+            if alg is None:
+                alg = self._algs.get(label.upper())
+            if alg is None and self._aliases:
+                alg = self._aliases.get(_alias_key(label))
+                quirks = ("algorithm_aliases",)
+        if alg is None:
+            known = label.upper() in ALGORITHMS
+            return f"algorithm {label[:32]!r} is {'refused by the policy' if known else 'unknown'}"
+        if alg.hash_id == _impl.SHA512_TRUNC:
+            quirks += ("truncated_sha512",)
+        if offered is None or offered == "auth":
+            qop = offered
+        else:
+            tokens = {t.strip(" \t").lower() for t in offered.split(",")} - {""}
+            if not tokens:
+                qop = None  # qop="" reads as no qop, as headers.Challenge does
+            elif "auth-int" in tokens and (self._prefer_int or "auth" not in tokens):
+                qop = "auth-int"
+            elif "auth" in tokens:
+                qop = "auth"
+            else:
+                return f"qop {offered[:32]!r} offers nothing known"
+        if qop is None and alg.sess:
+            return f"{alg.token} needs a cnonce, which only a qop challenge allows"
+        if cred is not None and not self.can_answer(cred, alg):
+            return f"the stored HA1s of {cred.username!r} cannot answer {alg.token}"
+        return alg, qop, quirks
 
     def can_answer(self, cred: Credential, alg: Algorithm) -> bool:
         """``cred.can_answer(alg)``, cached per (credential, algorithm)."""
@@ -263,13 +266,16 @@ class NonceEntry:
     """One cached challenge for preemptive reuse, keyed by (kind, realm) in the client.
 
     ``nc`` counts the uses of ``nonce`` (RFC 7616 §3.4: a new nonce restarts at 1).
-    ``head`` is the pre-rendered ", realm=..., nonce=..., uri=" and ``algorithm`` and
-    ``opaque`` the pre-rendered optional fragments (empty when absent).
+    Everything that does not change between two uses is rendered once: ``head`` is
+    ", realm=..., nonce=..., uri=", and ``mid``, ``tail`` and ``end`` are what
+    ``render_answer`` puts around the cnonce and the nc (the algorithm label, opaque,
+    qop and userhash). ``owner`` is the credential ``ha1`` and ``start`` ("Digest
+    username=...", then ``head``) were made for, so a reused entry skips the look-up.
     """
 
     __slots__ = (
-        "realm", "nonce", "alg", "qop", "qop_code", "nc", "userhash", "quirks",
-        "head", "algorithm", "opaque",
+        "realm", "nonce", "alg", "hash_id", "qop", "qop_code", "nc", "userhash", "quirks",
+        "head", "mid", "tail", "end", "owner", "ha1", "start",
     )  # fmt: skip
 
     def __init__(
@@ -286,19 +292,30 @@ class NonceEntry:
         self.realm = realm
         self.nonce = nonce
         self.alg = alg
+        self.hash_id = alg.hash_id
         self.qop = qop
         self.qop_code = _QOP_CODES[qop]
         self.nc = 0
         self.userhash = userhash
         self.quirks = quirks
+        self.owner: Optional[Credential] = None
+        self.ha1 = self.start = ""
         plain = f"{realm}{nonce}{opaque}"
         if '"' not in plain and "\\" not in plain:  # the usual case: nothing to escape
             self.head = f', realm="{realm}", nonce="{nonce}", uri='
-            self.opaque = "" if opaque is None else f', opaque="{opaque}"'
+            opaque_part = "" if opaque is None else f', opaque="{opaque}"'
         else:
             self.head = f", realm={quoted(realm)}, nonce={quoted(nonce)}, uri="
-            self.opaque = "" if opaque is None else f", opaque={quoted(opaque)}"
-        self.algorithm = "" if label is None else f", algorithm={label}"
+            opaque_part = "" if opaque is None else f", opaque={quoted(opaque)}"
+        algorithm = "" if label is None else f", algorithm={label}"
+        userhash_part = ", userhash=true" if userhash else ""
+        if qop is None:  # RFC 2069 form: no cnonce, no nc (empty strings are passed)
+            self.mid = self.tail = ""
+            self.end = f"{algorithm}{opaque_part}{userhash_part}"
+        else:
+            self.mid = f'{algorithm}, cnonce="'
+            self.tail = f'"{opaque_part}, qop={qop}, nc='
+            self.end = userhash_part
 
     def renewed(self, nonce: str) -> NonceEntry:
         """The same challenge with the server's ``nextnonce`` (RFC 7616 §3.5): nc restarts."""
@@ -308,6 +325,7 @@ class NonceEntry:
         new.nonce = nonce
         new.nc = 0
         new.head = f", realm={quoted(self.realm)}, nonce={quoted(nonce)}, uri="
+        new.owner = None  # ``start`` holds the old nonce
         return new
 
 
@@ -331,11 +349,18 @@ class Chain:
         "assumed_stale", "quirks",
     )  # fmt: skip
 
-    def __init__(self, cseq: int, sent: dict[Group, Sent], headers: tuple[tuple[str, str], ...]):
-        self.retries = 0
+    def __init__(
+        self,
+        cseq: int,
+        sent: dict[Group, Sent],
+        headers: tuple[tuple[str, str], ...],
+        retries: int = 0,
+        awaiting: bool = False,
+    ):
+        self.retries = retries
         self.sent = sent
         self.headers = headers
-        self.awaiting = False  # a Retry was issued and its response has not come yet
+        self.awaiting = awaiting  # a Retry was issued and its response has not come yet
         self.cseq = cseq
         self.pending: object = None  # the ResponseReceived waiting for CredentialsProvided
         self.missing: tuple[str, ...] = ()

@@ -1,8 +1,187 @@
 """The client machine's pure-Python twin functions (their C twins: _fast_client.pxi).
 
 ``__all__`` is the list both twins expose; ``_impl`` binds each name from the twin in use.
+
+Both functions serve the client's common case, a first 401/407 answered in one Retry:
+
+* :func:`plain_challenge` reads the one challenge header of a response when its value
+  is one Digest challenge of the plain shape (ASCII, SP/HT as white space, no
+  quoted-pair, no empty item) and returns only the fields the client uses. Anything
+  else gives None and the client reads the response the general way (the tokenizer),
+  so every error keeps its general-path description. Within the plain shape the fields
+  are exactly the tokenizer's (tests hold them equal).
+* :func:`render_answer` computes the request-digest and renders the whole credentials
+  value around it in one call, quoting the Request-URI as ``headers._quote`` does.
+
+This module imports nothing from the package (``_pure`` star-imports it at its end).
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import hashlib
+import operator
+import re
+from typing import Callable, Optional, Union
+
+__all__ = ["plain_challenge", "render_answer"]
+
+#: (header kind, realm, nonce, algorithm, qop, opaque, userhash); None when absent.
+PlainChallenge = tuple[int, str, str, Optional[str], Optional[str], Optional[str], Optional[str]]
+
+#: At most this many parameters in a plain challenge (the C twin's fixed table).
+PLAIN_MAX_PARAMS = 64
+
+_KINDS = {"www-authenticate": 0, "proxy-authenticate": 1}
+_TCH = r"[A-Za-z0-9!#$%&'*+\-.^_`|~]"
+# a quoted-string of qdtext only, or a non-empty token that does not start with "="
+# (a value like "==" could read as token68 in the full grammar)
+_VAL = r'(?:"[\t\x20\x21\x23-\x5b\x5d-\x7e]*"|[\x21\x23-\x2b\x2d-\x3c\x3e-\x7e][\x21\x23-\x2b\x2d-\x7e]*)'
+_ONE = rf"{_TCH}+[ \t]*=[ \t]*{_VAL}"
+_PLAIN = re.compile(rf"[ \t]*[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+({_ONE}(?:[ \t]*,[ \t]*{_ONE})*)[ \t]*")
+_ITEM = re.compile(rf'({_TCH}+)[ \t]*=[ \t]*(?:"([^"]*)"|([^ \t,]+))')
+
+
+def plain_challenge(
+    headers: object, max_length: int, max_params: int
+) -> Optional[PlainChallenge]:
+    """The one Digest challenge of ``headers`` when it has the plain shape, else None.
+
+    ``headers`` must be a list or tuple of (str name, value) tuples holding exactly one
+    WWW-Authenticate or Proxy-Authenticate field (any case), whose str value is at most
+    ``max_length`` characters of ``Digest name=value, ...`` with realm and nonce, no
+    duplicate name and at most ``max_params`` items (scheme included, as the tokenizer
+    counts them; and at most :data:`PLAIN_MAX_PARAMS` parameters).
+    """
+    max_length = operator.index(max_length)
+    max_params = operator.index(max_params)
+    if type(headers) is not list and type(headers) is not tuple:
+        return None
+    kind = -1
+    value: object = None
+    kinds = _KINDS
+    for item in headers:
+        if type(item) is not tuple or len(item) != 2:
+            return None
+        name = item[0]
+        if type(name) is not str:
+            return None
+        n = len(name)
+        if n == 16 or n == 18:
+            found = kinds.get(name.lower())
+            if found is not None:
+                if kind >= 0:
+                    return None
+                kind = found
+                value = item[1]
+    if kind < 0 or type(value) is not str or len(value) > max_length:
+        return None
+    m = _PLAIN.fullmatch(value)
+    if m is None:
+        return None
+    params: dict[str, str] = {}
+    count = 0
+    for name, q, t in _ITEM.findall(value, m.start(1), m.end(1)):
+        params[name.lower()] = q if t == "" else t
+        count += 1
+    if (
+        len(params) != count
+        or count >= max_params
+        or count > PLAIN_MAX_PARAMS
+        or "realm" not in params
+        or "nonce" not in params
+    ):
+        return None
+    get = params.get
+    return (
+        kind, params["realm"], params["nonce"], get("algorithm"), get("qop"), get("opaque"),
+        get("userhash"),
+    )  # fmt: skip
+
+
+def _sha512_trunc(data: bytes) -> _Trunc:
+    return _Trunc(hashlib.sha512(data).hexdigest()[:64])
+
+
+class _Trunc:
+    """SHA-512 cut to 256 bits (the ``truncated_sha512`` quirk), hexdigest only."""
+
+    __slots__ = ("_hex",)
+
+    def __init__(self, hex_: str) -> None:
+        self._hex = hex_
+
+    def hexdigest(self) -> str:
+        return self._hex
+
+
+def _sha512_256(data: bytes) -> hashlib._Hash:
+    return hashlib.new("sha512_256", data)
+
+
+_HASHES: tuple[Callable[[bytes], Union[hashlib._Hash, _Trunc]], ...] = (
+    hashlib.md5, hashlib.sha256, _sha512_256, _sha512_trunc,
+)  # fmt: skip
+_TEXT_ARGS = ("ha1", "method", "uri", "nonce", "nc", "cnonce", "start", "mid", "tail", "end")
+
+
+def render_answer(
+    hash_id: int,
+    ha1: str,
+    method: str,
+    uri: str,
+    nonce: str,
+    nc: str,
+    cnonce: str,
+    qop: int,
+    body: bytes,
+    start: str,
+    mid: str,
+    tail: str,
+    end: str,
+) -> str:
+    """``start + quoted uri + ', response="' + digest + '"' + mid + cnonce + tail + nc + end``.
+
+    The digest is ``_pure.response(hash_id, ha1, method, uri, nonce, nc, cnonce, qop,
+    body)``; the client passes the rest pre-rendered per cached nonce, so one call makes
+    the whole header value. Every text argument must be a str, the body (read for
+    auth-int only) bytes or bytearray.
+    """
+    if type(hash_id) is not int or not 0 <= hash_id < 4:
+        raise ValueError(f"unknown hash id {hash_id!r}")
+    if qop == 2:
+        code = 2
+    elif qop == 1:
+        code = 1
+    elif qop == 0:
+        code = 0
+    else:
+        raise ValueError(f"unknown qop code {qop!r}")
+    if not (
+        type(ha1) is type(method) is type(uri) is type(nonce) is type(nc) is type(cnonce)
+        is type(start) is type(mid) is type(tail) is type(end) is str
+    ):
+        args = (ha1, method, uri, nonce, nc, cnonce, start, mid, tail, end)
+        for arg_name, arg in zip(_TEXT_ARGS, args, strict=True):
+            if type(arg) is not str:
+                raise TypeError(f"{arg_name} must be str, not {type(arg).__name__}")
+    if code == 2 and type(body) is not bytes and type(body) is not bytearray:
+        raise TypeError(f"body must be bytes, not {type(body).__name__}")
+    h = _HASHES[hash_id]
+    try:
+        if code == 2:
+            ha2 = h(f"{method}:{uri}:{h(body).hexdigest()}".encode()).hexdigest()
+        else:
+            ha2 = h(f"{method}:{uri}".encode()).hexdigest()
+        if code == 0:
+            kd = f"{ha1}:{nonce}:{ha2}".encode()
+        else:
+            kd = f"{ha1}:{nonce}:{nc}:{cnonce}:{'auth-int' if code == 2 else 'auth'}:{ha2}".encode()
+    except UnicodeEncodeError:
+        # a lone surrogate: raise for the first argument that has one, as the C twin does
+        for arg in (ha1, method, uri, nonce, *((nc, cnonce) if code else ())):
+            arg.encode()
+        raise  # pragma: no cover - one of them raised
+    digest = h(kd).hexdigest()
+    if '"' in uri or "\\" in uri:
+        uri = uri.replace("\\", "\\\\").replace('"', '\\"')
+    return f'{start}"{uri}", response="{digest}"{mid}{cnonce}{tail}{nc}{end}'
