@@ -7,7 +7,6 @@
 # from the arguments' UTF-8 and writes the whole header value into one new str.
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
-from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 
 
@@ -118,11 +117,12 @@ cdef object _plain_value(int kind, str value, Py_ssize_t max_length, Py_ssize_t 
     return tuple(out)
 
 
-cdef inline int _challenge_kind(object name) noexcept:
-    """0 for WWW-Authenticate, 1 for Proxy-Authenticate (ASCII, any case), else -1."""
+cdef inline int _challenge_kind(str name) noexcept:
+    """0 for WWW-Authenticate, 1 for Proxy-Authenticate (ASCII, any case), else -1: what
+    ``_KINDS.get(name.lower())`` finds (no other character lower-cases into these)."""
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(name)
     cdef const char *p
-    if (n != 16 and n != 18) or not PyUnicode_IS_ASCII(name):
+    if not PyUnicode_IS_ASCII(name):
         return -1
     p = <const char *>PyUnicode_1BYTE_DATA(name)
     if n == 16:
@@ -134,26 +134,37 @@ def plain_challenge(headers, max_length, max_params):
     """The one Digest challenge of ``headers`` when it has the plain shape, else None."""
     cdef Py_ssize_t lim_length = _limit(max_length)
     cdef Py_ssize_t lim_params = _limit(max_params)
-    cdef Py_ssize_t count, j
-    cdef bint is_list = type(headers) is list
+    cdef Py_ssize_t n
     cdef int kind = -1, k
-    cdef object item, name, value = None
-    if not is_list and type(headers) is not tuple:
+    cdef object item, name, field, value = None
+    if type(headers) is not list and type(headers) is not tuple:
         return None
-    count = PyList_GET_SIZE(headers) if is_list else PyTuple_GET_SIZE(headers)
-    for j in range(count):
-        item = <object>(PyList_GET_ITEM(headers, j) if is_list else PyTuple_GET_ITEM(headers, j))
-        if type(item) is not tuple or PyTuple_GET_SIZE(item) != 2:
-            return None
-        name = <object>PyTuple_GET_ITEM(item, 0)
-        if type(name) is not str:
-            return None
-        k = _challenge_kind(name)
-        if k >= 0:
-            if kind >= 0:
+    for item in headers:
+        # ``for name, field in headers`` and ``len(name)``, a failure giving None
+        if type(item) is tuple and PyTuple_GET_SIZE(item) == 2:
+            name = <object>PyTuple_GET_ITEM(item, 0)
+            field = <object>PyTuple_GET_ITEM(item, 1)
+        else:
+            try:
+                name, field = item
+            except (TypeError, ValueError):
                 return None
-            kind = k
-            value = <object>PyTuple_GET_ITEM(item, 1)
+        if type(name) is str:
+            n = PyUnicode_GET_LENGTH(name)
+        else:
+            try:
+                n = len(name)
+            except (TypeError, ValueError):
+                return None
+        if n == 16 or n == 18:
+            if type(name) is not str:
+                return None
+            k = _challenge_kind(<str>name)
+            if k >= 0:
+                if kind >= 0:
+                    return None
+                kind = k
+                value = field
     if kind < 0 or type(value) is not str:
         return None
     return _plain_value(kind, <str>value, lim_length, lim_params)

@@ -19,6 +19,7 @@ This module imports nothing from the package (``_pure`` star-imports it at its e
 from __future__ import annotations
 
 import hashlib
+import itertools
 import operator
 import re
 from typing import Callable, Optional, Union
@@ -36,9 +37,21 @@ _TCH = r"[A-Za-z0-9!#$%&'*+\-.^_`|~]"
 # a quoted-string of qdtext only, or a non-empty token that does not start with "="
 # (a value like "==" could read as token68 in the full grammar)
 _VAL = r'(?:"[\t\x20\x21\x23-\x5b\x5d-\x7e]*"|[\x21\x23-\x2b\x2d-\x3c\x3e-\x7e][\x21\x23-\x2b\x2d-\x7e]*)'
-_ONE = rf"{_TCH}+[ \t]*=[ \t]*{_VAL}"
-_PLAIN = re.compile(rf"[ \t]*[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+({_ONE}(?:[ \t]*,[ \t]*{_ONE})*)[ \t]*")
-_ITEM = re.compile(rf'({_TCH}+)[ \t]*=[ \t]*(?:"([^"]*)"|([^ \t,]+))')
+_ONE = rf"({_TCH}+)[ \t]*=[ \t]*({_VAL})"
+_SEP = r"[ \t]*,[ \t]*"
+_HEAD = r"[ \t]*[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+"
+#: Up to 8 parameters are captured by one match as (name, value) group pairs (unused
+#: trailing pairs are None); a longer challenge is checked whole, then scanned.
+_SLOTS = 8
+_NESTED = ""
+for _ in range(_SLOTS - 1):
+    _NESTED = rf"(?:{_SEP}{_ONE}{_NESTED})?"
+_SHORT = re.compile(rf"{_HEAD}{_ONE}{_NESTED}[ \t]*")
+_LONG = re.compile(rf"{_HEAD}({_TCH}+[ \t]*=[ \t]*{_VAL}(?:{_SEP}{_TCH}+[ \t]*=[ \t]*{_VAL})*)[ \t]*")
+_ITEM = re.compile(_ONE)
+_QUOTE = itertools.repeat('"')  # str.strip's argument for every value: qdtext has no '"'
+_lower = str.lower
+_strip = str.strip
 
 
 def plain_challenge(
@@ -46,11 +59,13 @@ def plain_challenge(
 ) -> Optional[PlainChallenge]:
     """The one Digest challenge of ``headers`` when it has the plain shape, else None.
 
-    ``headers`` must be a list or tuple of (str name, value) tuples holding exactly one
-    WWW-Authenticate or Proxy-Authenticate field (any case), whose str value is at most
-    ``max_length`` characters of ``Digest name=value, ...`` with realm and nonce, no
-    duplicate name and at most ``max_params`` items (scheme included, as the tokenizer
-    counts them; and at most :data:`PLAIN_MAX_PARAMS` parameters).
+    ``headers`` must be a list or tuple of (name, value) pairs (any 2-item iterable, as
+    ``for name, value in headers`` reads them; a failing one gives None) holding
+    exactly one WWW-Authenticate or Proxy-Authenticate field (a str name, any case);
+    its str value at most ``max_length`` characters of ``Digest name=value, ...`` with
+    realm and nonce, no duplicate name and at most ``max_params`` items (the scheme
+    included, as the tokenizer counts them; and at most :data:`PLAIN_MAX_PARAMS`
+    parameters).
     """
     max_length = operator.index(max_length)
     max_params = operator.index(max_params)
@@ -58,31 +73,34 @@ def plain_challenge(
         return None
     kind = -1
     value: object = None
-    kinds = _KINDS
-    for item in headers:
-        if type(item) is not tuple or len(item) != 2:
-            return None
-        name = item[0]
-        if type(name) is not str:
-            return None
-        n = len(name)
-        if n == 16 or n == 18:
-            found = kinds.get(name.lower())
-            if found is not None:
-                if kind >= 0:
+    try:
+        for name, field in headers:
+            if len(name) in (16, 18):  # the two names' lengths: most headers stop here
+                if type(name) is not str:
                     return None
-                kind = found
-                value = item[1]
+                found = _KINDS.get(name.lower())
+                if found is not None:
+                    if kind >= 0:
+                        return None
+                    kind = found
+                    value = field
+    except (TypeError, ValueError):
+        return None
     if kind < 0 or type(value) is not str or len(value) > max_length:
         return None
-    m = _PLAIN.fullmatch(value)
-    if m is None:
-        return None
-    params: dict[str, str] = {}
-    count = 0
-    for name, q, t in _ITEM.findall(value, m.start(1), m.end(1)):
-        params[name.lower()] = q if t == "" else t
-        count += 1
+    m = _SHORT.fullmatch(value)
+    if m is not None:
+        groups = m.groups()
+        names = groups[0::2]
+        count = names.index(None) if names[-1] is None else _SLOTS
+        params = dict(zip(map(_lower, names[:count]), map(_strip, groups[1::2][:count], _QUOTE), strict=True))
+    else:
+        m = _LONG.fullmatch(value)
+        if m is None:
+            return None
+        found_items = _ITEM.findall(value, m.start(1), m.end(1))
+        count = len(found_items)
+        params = {name.lower(): val.strip('"') for name, val in found_items}
     if (
         len(params) != count
         or count >= max_params
