@@ -264,13 +264,16 @@ def test_render_answer_twins_agree(
         assert got[2] == ref
 
 
-def test_render_answer_every_algorithm_and_qop() -> None:
-    for hash_id, qop in itertools.product(range(4), range(3)):
-        args = ("f" * 64, "REGISTER", 'sip:reg"ist\\rar', "nonce", "00000002", "cn", qop,
-                b"x" * 3000, 'Digest username="u", realm="r", nonce="nonce", uri=',
-                ", algorithm=X, cnonce=\"", '", qop=auth, nc=', ", userhash=true")  # fmt: skip
-        got = both("render_answer", hash_id, *args)
-        assert got[2] == reference_value(hash_id, *args)
+def test_render_answer_every_algorithm_qop_and_body_length() -> None:
+    """Body lengths around the C twin's switch to hashlib's SHA-256 for auth-int."""
+    sizes = (0, 1, 127, 128, 129, 3000)
+    for hash_id, qop, size in itertools.product(range(4), range(3), sizes):
+        for body in (bytes(range(256)) * 12)[:size], bytearray(b"b" * size):
+            args = ("f" * 64, "REGISTER", 'sip:reg"ist\\rar', "nonce", "00000002", "cn", qop,
+                    body, 'Digest username="u", realm="r", nonce="nonce", uri=',
+                    ", algorithm=X, cnonce=\"", '", qop=auth, nc=', ", userhash=true")  # fmt: skip
+            got = both("render_answer", hash_id, *args)
+            assert got[2] == reference_value(hash_id, *args[:7], bytes(body), *args[8:])
 
 
 # --------------------------------------------------------------------------------------

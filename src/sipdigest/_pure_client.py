@@ -67,8 +67,9 @@ def plain_challenge(
     included, as the tokenizer counts them; and at most :data:`PLAIN_MAX_PARAMS`
     parameters).
     """
-    max_length = operator.index(max_length)
-    max_params = operator.index(max_params)
+    if type(max_length) is not int or type(max_params) is not int:
+        max_length = operator.index(max_length)  # TypeError as the C twin's
+        max_params = operator.index(max_params)
     if type(headers) is not list and type(headers) is not tuple:
         return None
     kind = -1
