@@ -133,7 +133,7 @@ class Chooser:
     SHA-512 twin under the ``truncated_sha512`` quirk.
     """
 
-    __slots__ = ("_algs", "_aliases", "_prefer_int", "_can")
+    __slots__ = ("_algs", "_aliases", "_prefer_int", "_can", "judged")
 
     def __init__(self, policy: ClientPolicy) -> None:
         truncated = "truncated_sha512" in policy.quirks
@@ -152,6 +152,10 @@ class Chooser:
         )
         self._prefer_int = policy.prefer_auth_int
         self._can: dict[tuple[Credential, str], bool] = {}  # Credential.can_answer, cached
+        self.judged: dict[
+            tuple[Optional[str], Optional[str], Credential],
+            tuple[Algorithm, Optional[str], tuple[str, ...]],
+        ] = {}
 
     def pick(self, plist: list[Params], cred: Optional[Credential]) -> Union[Choice, str]:
         """The topmost challenge of one realm this client may answer (RFC 8760 §2.4),
@@ -204,6 +208,23 @@ class Chooser:
         if cred is not None and not self.can_answer(cred, alg):
             return f"the stored HA1s of {cred.username!r} cannot answer {alg.token}"
         return alg, qop, quirks
+
+    def judge_cached(
+        self, label: Optional[str], offered: Optional[str], cred: Credential
+    ) -> Optional[tuple[Algorithm, Optional[str], tuple[str, ...]]]:
+        """:meth:`judge` for the client's fast path: None when it cannot answer (the
+        general path then says why). Answers are remembered per (label, qop, credential)
+        in :attr:`judged`, which the client reads first; only short qop values are kept
+        (the server chooses them)."""
+        found = self.judge(label, offered, cred)
+        if type(found) is str:
+            return None
+        assert not isinstance(found, str)
+        if offered is None or len(offered) <= 32:
+            if len(self.judged) >= _CACHE_SIZE:
+                self.judged.clear()
+            self.judged[(label, offered, cred)] = found
+        return found
 
     def can_answer(self, cred: Credential, alg: Algorithm) -> bool:
         """``cred.can_answer(alg)``, cached per (credential, algorithm)."""

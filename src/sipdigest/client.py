@@ -100,6 +100,7 @@ class Client:
         )
         self.policy = policy
         self._chooser = Chooser(policy)
+        self._judged = self._chooser.judged
         self._memory = policy.request_memory
         self._nonces: OrderedDict[Group, NonceEntry] = OrderedDict()
         self._chains: OrderedDict[tuple[str, str], Chain] = OrderedDict()
@@ -252,9 +253,11 @@ class Client:
         cred = self.credentials.for_realm(realm)
         if cred is None or (self._refused and self._refused.get(realm) is cred):
             return None
-        found = self._chooser.judge(label, offered, cred)
-        if type(found) is str:
-            return None
+        found = self._judged.get((label, offered, cred))
+        if found is None:
+            found = self._chooser.judge_cached(label, offered, cred)
+            if found is None:
+                return None
         alg, qop, quirks = found
         group = (kind, realm)
         nonces = self._nonces
