@@ -392,3 +392,27 @@ def test_fast_path_leaves_the_unusual_to_the_general_path(twin: ModuleType) -> N
     assert type(act).__name__ == "GiveUp" and "unknown" in act.detail
     with pytest.raises(MalformedHeader):
         headers.parse_challenges('Digest realm="x", nonce="n",, realm=y')
+
+
+class _Str(str):
+    """A str subclass whose methods lie: both twins read only its characters."""
+
+    def __contains__(self, item: object) -> bool:
+        return False
+
+    def encode(self, *args: Any, **kwargs: Any) -> bytes:
+        return b"lie"
+
+
+def test_render_answer_error_order_and_str_subclasses() -> None:
+    good = ["a" * 32, "INVITE", 'sip:"x"', "n", "00000001", "c", "S", "M", "T", "E"]
+    for i, j in itertools.product(range(10), range(10)):
+        args: list[Any] = list(good)
+        args[i] = "\ud800"  # a lone surrogate where it is hashed (or just rendered)
+        args[j] = b"x" if j != i else args[j]
+        for qop, body in ((0, b""), (1, b""), (2, b"b"), (2, "b"), (2, memoryview(b"b"))):
+            both("render_answer", 1, *args[:6], qop, body, *args[6:])
+    sub = [_Str(a) for a in good]
+    got = both("render_answer", 0, *sub[:6], 1, b"", *sub[6:])
+    assert got[2] == both("render_answer", 0, *good[:6], 1, b"", *good[6:])[2]
+    assert '"sip:\\"x\\""' in got[2]

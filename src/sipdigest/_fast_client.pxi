@@ -245,7 +245,7 @@ def render_answer(hash_id, ha1, method, uri, nonce, nc, cnonce, qop, body, start
     cdef tuple texts = (ha1, method, uri, nonce, nc, cnonce, start, mid, tail, end)
     for k in range(10):
         arg = texts[k]
-        if type(arg) is not str:
+        if not isinstance(arg, str):
             raise TypeError(f"{_RENDER_ARGS[k]} must be str, not {type(arg).__name__}")
     if code == _QOP_AUTH_INT:
         if type(body) is bytes:
@@ -277,8 +277,8 @@ def render_answer(hash_id, ha1, method, uri, nonce, nc, cnonce, qop, body, start
             and PyUnicode_IS_ASCII(cnonce) and PyUnicode_IS_ASCII(tail)
             and PyUnicode_IS_ASCII(nc) and PyUnicode_IS_ASCII(end)):
         # rare (username*, an IRI): let Python join the pieces
-        if '"' in uri or "\\" in uri:
-            uri = uri.replace("\\", "\\\\").replace('"', '\\"')
+        if str.__contains__(uri, '"') or str.__contains__(uri, "\\"):
+            uri = str.replace(str.replace(uri, "\\", "\\\\"), '"', '\\"')
         return "".join((start, '"', uri, '", response="', _ascii(<Py_UCS1 *>digest, hexlen, False),
                         '"', mid, cnonce, tail, nc, end))
     extra = _quoted_extra(t_uri.p, t_uri.n)
@@ -314,7 +314,7 @@ def render_answer(hash_id, ha1, method, uri, nonce, nc, cnonce, qop, body, start
     return out
 
 
-cdef inline Py_UCS1 *_put(Py_UCS1 *d, str piece) noexcept:
+cdef inline Py_UCS1 *_put(Py_UCS1 *d, object piece) noexcept:
     """Copy an ASCII str's characters to d; return the position after them."""
     cdef Py_ssize_t n = PyUnicode_GET_LENGTH(piece)
     memcpy(d, PyUnicode_1BYTE_DATA(piece), n)

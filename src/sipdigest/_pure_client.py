@@ -162,8 +162,8 @@ def render_answer(
 
     The digest is ``_pure.response(hash_id, ha1, method, uri, nonce, nc, cnonce, qop,
     body)``; the client passes the rest pre-rendered per cached nonce, so one call makes
-    the whole header value. Every text argument must be a str, the body (read for
-    auth-int only) bytes or bytearray.
+    the whole header value. Every text argument must be a str (a subclass is read as
+    its characters), the body (read for auth-int only) bytes or bytearray.
     """
     if type(hash_id) is not int or not 0 <= hash_id < 4:
         raise ValueError(f"unknown hash id {hash_id!r}")
@@ -175,32 +175,43 @@ def render_answer(
         code = 0
     else:
         raise ValueError(f"unknown qop code {qop!r}")
-    if not (
-        type(ha1) is type(method) is type(uri) is type(nonce) is type(nc) is type(cnonce)
-        is type(start) is type(mid) is type(tail) is type(end) is str
-    ):
-        args = (ha1, method, uri, nonce, nc, cnonce, start, mid, tail, end)
-        for arg_name, arg in zip(_TEXT_ARGS, args, strict=True):
-            if type(arg) is not str:
-                raise TypeError(f"{arg_name} must be str, not {type(arg).__name__}")
-    if code == 2 and type(body) is not bytes and type(body) is not bytearray:
-        raise TypeError(f"body must be bytes, not {type(body).__name__}")
     h = _HASHES[hash_id]
+    # optimistic: str.join refuses anything but str, and then the arguments are checked
+    # one by one in the C twin's order for its message
     try:
         if code == 2:
-            ha2 = h(f"{method}:{uri}:{h(body).hexdigest()}".encode()).hexdigest()
+            if type(body) is not bytes and type(body) is not bytearray:
+                raise TypeError("body")
+            ha2 = h(":".join((method, uri, h(body).hexdigest())).encode()).hexdigest()
         else:
-            ha2 = h(f"{method}:{uri}".encode()).hexdigest()
+            ha2 = h(":".join((method, uri)).encode()).hexdigest()
         if code == 0:
-            kd = f"{ha1}:{nonce}:{ha2}".encode()
+            kd = ":".join((ha1, nonce, ha2))
         else:
-            kd = f"{ha1}:{nonce}:{nc}:{cnonce}:{'auth-int' if code == 2 else 'auth'}:{ha2}".encode()
+            kd = ":".join((ha1, nonce, nc, cnonce, "auth-int" if code == 2 else "auth", ha2))
+        digest = h(kd.encode()).hexdigest()
+        if _contains(uri, '"') or _contains(uri, "\\"):
+            uri = _replace(_replace(uri, "\\", "\\\\"), '"', '\\"')
+        return "".join((start, '"', uri, '", response="', digest, '"', mid, cnonce, tail, nc, end))
+    except TypeError:
+        _check_types((ha1, method, uri, nonce, nc, cnonce, start, mid, tail, end), code, body)
+        raise  # pragma: no cover - _check_types raised
     except UnicodeEncodeError:
         # a lone surrogate: raise for the first argument that has one, as the C twin does
+        # (after its type checks)
+        _check_types((ha1, method, uri, nonce, nc, cnonce, start, mid, tail, end), code, body)
         for arg in (ha1, method, uri, nonce, *((nc, cnonce) if code else ())):
-            arg.encode()
+            str.encode(arg)
         raise  # pragma: no cover - one of them raised
-    digest = h(kd).hexdigest()
-    if '"' in uri or "\\" in uri:
-        uri = uri.replace("\\", "\\\\").replace('"', '\\"')
-    return f'{start}"{uri}", response="{digest}"{mid}{cnonce}{tail}{nc}{end}'
+
+
+_contains = str.__contains__
+_replace = str.replace
+
+
+def _check_types(texts: tuple[object, ...], code: int, body: object) -> None:
+    for arg_name, arg in zip(_TEXT_ARGS, texts, strict=True):
+        if not isinstance(arg, str):
+            raise TypeError(f"{arg_name} must be str, not {type(arg).__name__}")
+    if code == 2 and type(body) is not bytes and type(body) is not bytearray:
+        raise TypeError(f"body must be bytes, not {type(body).__name__}")
