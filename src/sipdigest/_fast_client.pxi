@@ -114,13 +114,16 @@ cdef object _plain_value(int kind, str value, Py_ssize_t max_length, Py_ssize_t 
         i = _skip(s, n, i + 1, C_OWS)
     if count >= max_params or (seen & 3) != 3:  # the scheme counts as an item; realm, nonce
         return None
-    cdef list out = [kind]
-    for k in range(_PC_FIELDS):
-        if seen & (1u << k):
-            out.append(_ascii(<const Py_UCS1 *>field[k].p, field[k].n, False))
-        else:
-            out.append(None)
-    return tuple(out)
+    return (kind, _field_str(field, seen, _PC_REALM), _field_str(field, seen, _PC_NONCE),
+            _field_str(field, seen, _PC_ALGORITHM), _field_str(field, seen, _PC_QOP),
+            _field_str(field, seen, _PC_OPAQUE), _field_str(field, seen, _PC_USERHASH))
+
+
+cdef inline object _field_str(const _text *field, unsigned int seen, int k):
+    """The str of field k when it was seen, else None."""
+    if seen & (1u << k):
+        return _ascii(<const Py_UCS1 *>field[k].p, field[k].n, False)
+    return None
 
 
 cdef inline int _challenge_kind(str name) noexcept:
