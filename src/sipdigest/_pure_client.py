@@ -117,7 +117,7 @@ def plain_challenge(
     )  # fmt: skip
 
 
-def _sha512_trunc(data: bytes) -> _Trunc:
+def _sha512_trunc(data: Union[bytes, bytearray]) -> _Trunc:
     return _Trunc(hashlib.sha512(data).hexdigest()[:64])
 
 
@@ -133,11 +133,11 @@ class _Trunc:
         return self._hex
 
 
-def _sha512_256(data: bytes) -> hashlib._Hash:
+def _sha512_256(data: Union[bytes, bytearray]) -> hashlib._Hash:
     return hashlib.new("sha512_256", data)
 
 
-_HASHES: tuple[Callable[[bytes], Union[hashlib._Hash, _Trunc]], ...] = (
+_HASHES: tuple[Callable[[Union[bytes, bytearray]], Union[hashlib._Hash, _Trunc]], ...] = (
     hashlib.md5, hashlib.sha256, _sha512_256, _sha512_trunc,
 )  # fmt: skip
 _TEXT_ARGS = ("ha1", "method", "uri", "nonce", "nc", "cnonce", "start", "mid", "tail", "end")
@@ -152,7 +152,7 @@ def render_answer(
     nc: str,
     cnonce: str,
     qop: int,
-    body: bytes,
+    body: Union[bytes, bytearray],
     start: str,
     mid: str,
     tail: str,
