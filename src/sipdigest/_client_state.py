@@ -1,12 +1,15 @@
 """The client machine's private pieces: reading and choosing challenges, the rspauth
 check, the state records, cnonces and rendering.
 
-Strategy: the hot path (a 401 answered with a Retry) touches only what it needs. The
-challenge headers are tokenized straight into ``{name: value}`` dicts (no ``Challenge``
-objects), grouped per (header kind, realm) in server order; everything that does not
-change between two uses of a nonce (the quoted realm, nonce and opaque, the algorithm
-label) is rendered once into a :class:`NonceEntry`, so answering or reusing it is one
-hash call and one string join. Every value that reaches a header came through the
+Strategy: the hot path (a 401 answered with a Retry) touches only what it needs. A
+first challenge of the usual shape (one header, one plain Digest challenge, a realm with
+a credential) is read by the ``plain_challenge`` twin into one fixed-order tuple and
+answered by ``Client._first_retry`` without lists or dicts; anything else is tokenized
+straight into ``{name: value}`` dicts (no ``Challenge`` objects), grouped per (header
+kind, realm) in server order. Everything that does not change between two uses of a
+nonce (the quoted realm, nonce and opaque, the algorithm label, the qop, the username
+part and the HA1) is rendered once into a :class:`NonceEntry`, so answering or reusing
+it is one ``render_answer`` call (digest and header value at once). Every value that reaches a header came through the
 tokenizer (no CR/LF, no control characters) and is re-quoted with quoted-pair for ``"``
 and ``\\``; host-given values (username, Request-URI) are checked before use.
 """
