@@ -1,12 +1,15 @@
 """The client machine's private pieces: reading and choosing challenges, the rspauth
 check, the state records, cnonces and rendering.
 
-Strategy: the hot path (a 401 answered with a Retry) touches only what it needs. The
-challenge headers are tokenized straight into ``{name: value}`` dicts (no ``Challenge``
-objects), grouped per (header kind, realm) in server order; everything that does not
-change between two uses of a nonce (the quoted realm, nonce and opaque, the algorithm
-label) is rendered once into a :class:`NonceEntry`, so answering or reusing it is one
-hash call and one string join. Every value that reaches a header came through the
+Strategy: the hot path (a 401 answered with a Retry) touches only what it needs. A
+first challenge of the usual shape (one header, one plain Digest challenge, a realm with
+a credential) is read by the ``plain_challenge`` twin into one fixed-order tuple and
+answered by ``Client._first_retry`` without lists or dicts; anything else is tokenized
+straight into ``{name: value}`` dicts (no ``Challenge`` objects), grouped per (header
+kind, realm) in server order. Everything that does not change between two uses of a
+nonce (the quoted realm, nonce and opaque, the algorithm label, the qop, the username
+part and the HA1) is rendered once into a :class:`NonceEntry`, so answering or reusing
+it is one ``render_answer`` call (digest and header value at once). Every value that reaches a header came through the
 tokenizer (no CR/LF, no control characters) and is re-quoted with quoted-pair for ``"``
 and ``\\``; host-given values (username, Request-URI) are checked before use.
 """
@@ -133,7 +136,7 @@ class Chooser:
     SHA-512 twin under the ``truncated_sha512`` quirk.
     """
 
-    __slots__ = ("_algs", "_aliases", "_prefer_int", "_can")
+    __slots__ = ("_algs", "_aliases", "_prefer_int", "_can", "judged")
 
     def __init__(self, policy: ClientPolicy) -> None:
         truncated = "truncated_sha512" in policy.quirks
@@ -152,6 +155,10 @@ class Chooser:
         )
         self._prefer_int = policy.prefer_auth_int
         self._can: dict[tuple[Credential, str], bool] = {}  # Credential.can_answer, cached
+        self.judged: dict[
+            tuple[Optional[str], Optional[str], Credential],
+            tuple[Algorithm, Optional[str], tuple[str, ...]],
+        ] = {}
 
     def pick(self, plist: list[Params], cred: Optional[Credential]) -> Union[Choice, str]:
         """The topmost challenge of one realm this client may answer (RFC 8760 §2.4),
@@ -159,48 +166,68 @@ class Chooser:
         be asked for) only the policy decides."""
         why = ""
         for params in plist:
-            label = params.get("algorithm")
-            quirks: tuple[str, ...] = ()
-            if label is None:
-                alg = self._algs.get("MD5")  # RFC 7616 §3.3: absent means MD5
-                label = "MD5"
-            else:
-                alg = self._algs.get(label)
-                if alg is None:
-                    alg = self._algs.get(label.upper())
-                if alg is None and self._aliases:
-                    alg = self._aliases.get(_alias_key(label))
-                    quirks = ("algorithm_aliases",)
-            if alg is None:
-                known = label.upper() in ALGORITHMS
-                why = (
-                    f"algorithm {label[:32]!r} is {'refused by the policy' if known else 'unknown'}"
-                )
+            found = self.judge(params.get("algorithm"), params.get("qop"), cred)
+            if isinstance(found, str):
+                why = found
                 continue
-            if alg.hash_id == _impl.SHA512_TRUNC:
-                quirks += ("truncated_sha512",)
-            offered = params.get("qop")
-            if offered is None or offered == "auth":
-                qop = offered
-            else:
-                tokens = {t.strip(" \t").lower() for t in offered.split(",")} - {""}
-                if not tokens:
-                    qop = None  # qop="" reads as no qop, as headers.Challenge does
-                elif "auth-int" in tokens and (self._prefer_int or "auth" not in tokens):
-                    qop = "auth-int"
-                elif "auth" in tokens:
-                    qop = "auth"
-                else:
-                    why = f"qop {offered[:32]!r} offers nothing known"
-                    continue
-            if qop is None and alg.sess:
-                why = f"{alg.token} needs a cnonce, which only a qop challenge allows"
-                continue
-            if cred is not None and not self.can_answer(cred, alg):
-                why = f"the stored HA1s of {cred.username!r} cannot answer {alg.token}"
-                continue
+            alg, qop, quirks = found
             return params, alg, qop, quirks
         return why or "no acceptable challenge"
+
+    def judge(
+        self, label: Optional[str], offered: Optional[str], cred: Optional[Credential]
+    ) -> Union[tuple[Algorithm, Optional[str], tuple[str, ...]], str]:
+        """(algorithm, qop, quirks) to answer one challenge with, or why it cannot be."""
+        quirks: tuple[str, ...] = ()
+        if label is None:
+            alg = self._algs.get("MD5")  # RFC 7616 §3.3: absent means MD5
+            label = "MD5"
+        else:
+            alg = self._algs.get(label)
+            if alg is None:
+                alg = self._algs.get(label.upper())
+            if alg is None and self._aliases:
+                alg = self._aliases.get(_alias_key(label))
+                quirks = ("algorithm_aliases",)
+        if alg is None:
+            known = label.upper() in ALGORITHMS
+            return f"algorithm {label[:32]!r} is {'refused by the policy' if known else 'unknown'}"
+        if alg.hash_id == _impl.SHA512_TRUNC:
+            quirks += ("truncated_sha512",)
+        if offered is None or offered == "auth":
+            qop = offered
+        else:
+            tokens = {t.strip(" \t").lower() for t in offered.split(",")} - {""}
+            if not tokens:
+                qop = None  # qop="" reads as no qop, as headers.Challenge does
+            elif "auth-int" in tokens and (self._prefer_int or "auth" not in tokens):
+                qop = "auth-int"
+            elif "auth" in tokens:
+                qop = "auth"
+            else:
+                return f"qop {offered[:32]!r} offers nothing known"
+        if qop is None and alg.sess:
+            return f"{alg.token} needs a cnonce, which only a qop challenge allows"
+        if cred is not None and not self.can_answer(cred, alg):
+            return f"the stored HA1s of {cred.username!r} cannot answer {alg.token}"
+        return alg, qop, quirks
+
+    def judge_cached(
+        self, label: Optional[str], offered: Optional[str], cred: Credential
+    ) -> Optional[tuple[Algorithm, Optional[str], tuple[str, ...]]]:
+        """:meth:`judge` for the client's fast path: None when it cannot answer (the
+        general path then says why). Answers are remembered per (label, qop, credential)
+        in :attr:`judged`, which the client reads first; only short qop values are kept
+        (the server chooses them)."""
+        found = self.judge(label, offered, cred)
+        if type(found) is str:
+            return None
+        assert not isinstance(found, str)
+        if offered is None or len(offered) <= 32:
+            if len(self.judged) >= _CACHE_SIZE:
+                self.judged.clear()
+            self.judged[(label, offered, cred)] = found
+        return found
 
     def can_answer(self, cred: Credential, alg: Algorithm) -> bool:
         """``cred.can_answer(alg)``, cached per (credential, algorithm)."""
@@ -263,13 +290,16 @@ class NonceEntry:
     """One cached challenge for preemptive reuse, keyed by (kind, realm) in the client.
 
     ``nc`` counts the uses of ``nonce`` (RFC 7616 §3.4: a new nonce restarts at 1).
-    ``head`` is the pre-rendered ", realm=..., nonce=..., uri=" and ``algorithm`` and
-    ``opaque`` the pre-rendered optional fragments (empty when absent).
+    Everything that does not change between two uses is rendered once: ``head`` is
+    ", realm=..., nonce=..., uri=", and ``mid``, ``tail`` and ``end`` are what
+    ``render_answer`` puts around the cnonce and the nc (the algorithm label, opaque,
+    qop and userhash). ``owner`` is the credential ``ha1`` and ``start`` ("Digest
+    username=...", then ``head``) were made for, so a reused entry skips the look-up.
     """
 
     __slots__ = (
-        "realm", "nonce", "alg", "qop", "qop_code", "nc", "userhash", "quirks",
-        "head", "algorithm", "opaque",
+        "realm", "nonce", "alg", "hash_id", "qop", "qop_code", "nc", "userhash", "quirks",
+        "head", "mid", "tail", "end", "owner", "ha1", "start",
     )  # fmt: skip
 
     def __init__(
@@ -286,19 +316,30 @@ class NonceEntry:
         self.realm = realm
         self.nonce = nonce
         self.alg = alg
+        self.hash_id = alg.hash_id
         self.qop = qop
         self.qop_code = _QOP_CODES[qop]
         self.nc = 0
         self.userhash = userhash
         self.quirks = quirks
+        self.owner: Optional[Credential] = None
+        self.ha1 = self.start = ""
         plain = f"{realm}{nonce}{opaque}"
         if '"' not in plain and "\\" not in plain:  # the usual case: nothing to escape
             self.head = f', realm="{realm}", nonce="{nonce}", uri='
-            self.opaque = "" if opaque is None else f', opaque="{opaque}"'
+            opaque_part = "" if opaque is None else f', opaque="{opaque}"'
         else:
             self.head = f", realm={quoted(realm)}, nonce={quoted(nonce)}, uri="
-            self.opaque = "" if opaque is None else f", opaque={quoted(opaque)}"
-        self.algorithm = "" if label is None else f", algorithm={label}"
+            opaque_part = "" if opaque is None else f", opaque={quoted(opaque)}"
+        algorithm = "" if label is None else f", algorithm={label}"
+        userhash_part = ", userhash=true" if userhash else ""
+        if qop is None:  # RFC 2069 form: no cnonce, no nc (empty strings are passed)
+            self.mid = self.tail = ""
+            self.end = f"{algorithm}{opaque_part}{userhash_part}"
+        else:
+            self.mid = f'{algorithm}, cnonce="'
+            self.tail = f'"{opaque_part}, qop={qop}, nc='
+            self.end = userhash_part
 
     def renewed(self, nonce: str) -> NonceEntry:
         """The same challenge with the server's ``nextnonce`` (RFC 7616 §3.5): nc restarts."""
@@ -308,6 +349,7 @@ class NonceEntry:
         new.nonce = nonce
         new.nc = 0
         new.head = f", realm={quoted(self.realm)}, nonce={quoted(nonce)}, uri="
+        new.owner = None  # ``start`` holds the old nonce
         return new
 
 
@@ -331,11 +373,18 @@ class Chain:
         "assumed_stale", "quirks",
     )  # fmt: skip
 
-    def __init__(self, cseq: int, sent: dict[Group, Sent], headers: tuple[tuple[str, str], ...]):
-        self.retries = 0
+    def __init__(
+        self,
+        cseq: int,
+        sent: dict[Group, Sent],
+        headers: tuple[tuple[str, str], ...],
+        retries: int = 0,
+        awaiting: bool = False,
+    ):
+        self.retries = retries
         self.sent = sent
         self.headers = headers
-        self.awaiting = False  # a Retry was issued and its response has not come yet
+        self.awaiting = awaiting  # a Retry was issued and its response has not come yet
         self.cseq = cseq
         self.pending: object = None  # the ResponseReceived waiting for CredentialsProvided
         self.missing: tuple[str, ...] = ()
