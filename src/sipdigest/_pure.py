@@ -46,16 +46,33 @@ class _Truncated:
         return self._h.hexdigest()[:64]
 
 
-def _sha512_256(data: bytes = b"") -> "hashlib._Hash":
-    return hashlib.new("sha512_256", data)
+# hashlib.new() looks the name up on every call; copying a fresh object is cheaper
+_SHA512_256_EMPTY = hashlib.new("sha512_256")
 
+
+def _sha512_256(data: bytes = b"") -> "hashlib._Hash":
+    h = _SHA512_256_EMPTY.copy()
+    h.update(data)
+    return h
+
+
+# CPython's built-in MD5 answers short inputs in half the time of OpenSSL's (no EVP
+# context to set up and copy); it is optional in a build, hence the fallback.
+try:
+    from _md5 import md5 as _md5
+except ImportError:  # pragma: no cover - depends on the interpreter's build
+    _md5 = hashlib.md5
 
 _CONSTRUCTORS: tuple[Callable[..., "hashlib._Hash | _Truncated"], ...] = (
-    hashlib.md5,
+    _md5,
     hashlib.sha256,
     _sha512_256,
     _sha512_trunc,
 )
+
+
+# hash id -> constructor, for the fast paths (which check the id's type themselves)
+_BY_ID: dict[int, Callable[..., "hashlib._Hash | _Truncated"]] = dict(enumerate(_CONSTRUCTORS))
 
 
 def _b(text: Text) -> bytes:
@@ -81,6 +98,15 @@ def hexdigest(hash_id: int, data: bytes) -> str:
 
 def ha1(hash_id: int, username: Text, realm: Text, password: Text) -> str:
     """H(username ":" realm ":" password) (RFC 7616 §3.4.2)."""
+    if type(username) is str and type(realm) is str and type(password) is str:
+        # the usual call: one join, one encode; a lone surrogate takes the general path,
+        # which raises with the position in the argument rather than in the join
+        h = _BY_ID.get(hash_id) if type(hash_id) is int else None
+        if h is not None:
+            try:
+                return h(f"{username}:{realm}:{password}".encode()).hexdigest()
+            except UnicodeEncodeError:
+                pass
     return _ctor(hash_id)(b"%s:%s:%s" % (_b(username), _b(realm), _b(password))).hexdigest()
 
 
@@ -101,6 +127,33 @@ def response(
     body: bytes,
 ) -> str:
     """The request-digest (RFC 7616 §3.4.1; RFC 2069 form when ``qop`` is QOP_NONE)."""
+    if (
+        type(ha1) is str
+        and type(method) is str
+        and type(uri) is str
+        and type(nonce) is str
+        and type(hash_id) is int
+        and type(qop) is int
+    ):
+        # the usual call, all text: f-strings encoded once each (the general path below
+        # decides every error, a lone surrogate's included)
+        h = _BY_ID.get(hash_id)
+        try:
+            if h is None:
+                pass
+            elif qop == QOP_AUTH_INT:
+                if type(nc) is str and type(cnonce) is str and type(body) is bytes:
+                    ha2 = h(f"{method}:{uri}:{h(body).hexdigest()}".encode()).hexdigest()
+                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{ha2}".encode()).hexdigest()
+            elif qop == QOP_AUTH:
+                if type(nc) is str and type(cnonce) is str:
+                    ha2 = h(f"{method}:{uri}".encode()).hexdigest()
+                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}".encode()).hexdigest()
+            elif qop == QOP_NONE:
+                ha2 = h(f"{method}:{uri}".encode()).hexdigest()
+                return h(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
+        except UnicodeEncodeError:
+            pass
     h = _ctor(hash_id)
     if qop == QOP_AUTH_INT:
         a2 = b"%s:%s:%s" % (_b(method), _b(uri), h(_b(body)).hexdigest().encode())
@@ -400,7 +453,17 @@ _W = r"[ \t\r\n]"
 _QCHARS = r'[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\ud7ff\ue000-\U0010ffff]*'
 _UNQ = r"[\x21\x23-\x2b\x2d-\x7e]+"
 _PARAM_SRC = rf'{_TCH}+{_W}*={_W}*(?:"{_QCHARS}"|{_UNQ})'
-_SIMPLE = re.compile(rf"{_W}*({_TCH}+){_W}+({_PARAM_SRC}(?:{_W}*,{_W}*{_PARAM_SRC})*){_W}*")
+_SEP = rf"{_W}*,[ \t\r\n,]*"
+# The regex tier matches one challenge at a time: "scheme name=value, ..." with plain
+# quoted strings (no quoted-pair, no CR/LF inside quotes), the state machine's
+# separators, and then either the end or a separator before the next "scheme name=".
+# The grammar is unambiguous (a token then white space then a token starts a challenge,
+# a token then "=" is a parameter), so a match reads exactly as the state machine
+# would, except for the cases ``tokenize`` hands back to it.
+_CHALLENGE = re.compile(
+    rf"[ \t\r\n,]*({_TCH}+){_W}+({_PARAM_SRC}(?:{_SEP}{_PARAM_SRC})*)"
+    rf"(?:{_SEP}(?={_TCH}+{_W}+{_TCH}+{_W}*=)|{_W}*(?:,[ \t\r\n,]*)?\Z)"
+)
 _PARAM = re.compile(rf'({_TCH}+){_W}*={_W}*(?:"({_QCHARS})"|({_UNQ}))')
 
 
@@ -410,24 +473,31 @@ def tokenize(value: str, max_length: int, max_params: int) -> list[Item]:
         raise TypeError("header value must be str")
     if len(value) > max_length:
         raise MalformedHeader(f"header value longer than {max_length} characters", max_length)
-    m = _SIMPLE.fullmatch(value)
+    m = _CHALLENGE.match(value)
     if m is None:
         return _tokenize_slow(value, max_params)
-    params: Params = {}
-    items = 1
-    for pm in _PARAM.finditer(value, m.start(2), m.end(2)):
-        name = pm.group(1).lower()
-        quoted = pm.group(2)
-        if quoted is None:
-            quoted = pm.group(3)
-            if items == 1 and not quoted.strip("="):
-                # "scheme name==" reads as token68 in the full grammar
-                return _tokenize_slow(value, max_params)
-        if name in params or items >= max_params:
+    out: list[Item] = []
+    items = 0
+    n = len(value)
+    while True:
+        # findall gives "" for the branch not taken; a bare value is never empty
+        pairs = _PARAM.findall(value, m.start(2), m.end(2))
+        bare = pairs[0][2]
+        if bare and not bare.strip("="):
+            # "scheme name==" reads as token68 in the full grammar
             return _tokenize_slow(value, max_params)
-        items += 1
-        params[name] = quoted
-    return [(m.group(1), None, params)]
+        params = {name.lower(): bare or quoted for name, quoted, bare in pairs}
+        items += 1 + len(pairs)
+        if len(params) != len(pairs) or items > max_params:
+            # a duplicate name or too many items: the state machine raises the error
+            return _tokenize_slow(value, max_params)
+        out.append((m.group(1), None, params))
+        end = m.end()
+        if end == n:
+            return out
+        m = _CHALLENGE.match(value, end)
+        if m is None:
+            return _tokenize_slow(value, max_params)
 
 
 # The machines' twin functions live in their own modules; re-exported so that both twins

@@ -68,6 +68,11 @@ ALGORITHMS: dict[str, Algorithm] = {
 }
 
 
+# Exact tokens as hosts and headers spell them (registered and upper-case): the wrappers'
+# fast paths look a str up here before anything else.
+_BY_TOKEN: dict[str, Algorithm] = {**{a.token: a for a in ALGORITHMS.values()}, **ALGORITHMS}
+
+
 def get_algorithm(token: Union[str, Algorithm, None]) -> Algorithm:
     """The registered algorithm for a token; an absent token means MD5 (RFC 7616 §3.3)."""
     if token is None:
@@ -137,7 +142,9 @@ def compute_ha1(
     For a -sess algorithm this is still the stored HA1; the session HA1 also needs the
     nonce and cnonce and is derived inside :func:`compute_response`.
     """
-    alg = get_algorithm(algorithm)
+    alg = _BY_TOKEN.get(algorithm) if type(algorithm) is str else None
+    if alg is None:
+        alg = get_algorithm(algorithm)
     return _impl.ha1(alg.hash_id, username, realm, password)
 
 
@@ -168,6 +175,28 @@ def compute_response(
     Without ``qop`` this is the RFC 2069 form H(HA1:nonce:HA2); ``nc`` may be an int
     (rendered as 8 hex digits) or the exact text sent.
     """
+    # The usual call (a registered token, qop auth/auth-int with cnonce and a valid nc,
+    # one of ha1= / password=) goes straight to the core: every check below is one the
+    # general path makes too, in an order where none of them can raise before the core
+    # does, so any other call takes the general path and gets its errors.
+    alg = _BY_TOKEN.get(algorithm) if type(algorithm) is str else None
+    code = _QOP_CODES.get(qop) if type(qop) is str else None
+    if alg is not None and code is not None and cnonce is not None:
+        nc_text = nc if type(nc) is str else None
+        if type(nc) is int and 0 < nc <= 0xFFFFFFFF:
+            nc_text = f"{nc:08x}"
+        if nc_text is not None:
+            hid = alg.hash_id
+            if password is None and type(ha1) is str and len(ha1) == alg.hex_length:
+                the_ha1 = ha1.lower()
+            elif ha1 is None and password is not None:
+                the_ha1 = _impl.ha1(hid, username, realm, password)
+            else:
+                the_ha1 = ""
+            if the_ha1:
+                if alg.sess:
+                    the_ha1 = _impl.ha1_sess(hid, the_ha1, nonce, cnonce)
+                return _impl.response(hid, the_ha1, method, uri, nonce, nc_text, cnonce, code, body)
     alg = get_algorithm(algorithm)
     code = qop_code(qop)
     the_ha1 = _effective_ha1(alg, username, realm, password, ha1, nonce, cnonce)
