@@ -245,15 +245,132 @@ def open_nonce(key: bytes, nonce: str, payload_len: int) -> Union[bytes, None]:
     return payload
 
 
-def verify_fast(value: str, method: Text, ha1: object, password: object, body: bytes) -> int:
-    """The C twin short-cuts plain Digest credentials here; the pure twin never does.
+# verify_fast's scanner, the C twin's (``_fast._verify``) as regular expressions: SP/HT
+# only as white space, "Digest", then name=value items separated by single commas; a
+# quoted value is plain qdtext (no quoted-pair, CR, LF or other control), a bare one is
+# non-empty and does not start with "=" (token68 look-alike). ASCII is checked first.
+_V_TCH = r"[A-Za-z0-9!#$%&'*+\-.^_`|~]"
+_V_QUOTED = r"[\t\x20\x21\x23-\x5b\x5d-\x7e]*"
+_V_BARE = r"[\x21\x23-\x2b\x2d-\x3c\x3e-\x7e][\x21\x23-\x2b\x2d-\x7e]*"
+_V_PARAM = re.compile(rf'({_V_TCH}+)[ \t]*=[ \t]*(?:"({_V_QUOTED})"|({_V_BARE}))')
+_V_ITEM = rf'{_V_TCH}+[ \t]*=[ \t]*(?:"{_V_QUOTED}"|{_V_BARE})'
+_V_CREDENTIALS = re.compile(rf"[ \t]*(?i:digest)[ \t]+({_V_ITEM}(?:[ \t]*,[ \t]*{_V_ITEM})*)[ \t]*")
+_V_MAX_LENGTH = 8192  # headers.MAX_HEADER_LENGTH
+_V_MAX_ITEMS = 64  # headers.MAX_PARAMS
+# lower-cased algorithm token -> (hash id, -sess): digest.ALGORITHMS
+_V_ALGORITHMS = {
+    "md5": (MD5, False),
+    "md5-sess": (MD5, True),
+    "sha-256": (SHA256, False),
+    "sha-256-sess": (SHA256, True),
+    "sha-512-256": (SHA512_256, False),
+    "sha-512-256-sess": (SHA512_256, True),
+}
+_V_HEX = "0123456789abcdefABCDEF"
 
-    Returns 1 (verified), 0 (well formed, wrong response) or -1 (let the general path
-    decide). Answering -1 is always correct, so this twin does.
+
+def _v_bytes(o: object) -> Union[bytes, None]:
+    """_fast._plain_text: exact bytes, or exact str as UTF-8; None otherwise."""
+    if type(o) is bytes:
+        return o
+    if type(o) is str:
+        try:
+            return o.encode()
+        except UnicodeEncodeError:
+            return None  # lone surrogate: the general path raises, so do not answer
+    return None
+
+
+def verify_fast(value: str, method: Text, ha1: object, password: object, body: bytes) -> int:
+    """1 / 0 for plain well-formed Digest credentials, -1 for everything else.
+
+    The C twin's short cut, condition for condition, so that both twins answer the same
+    (-1 lets ``digest.verify_credentials`` decide). Never raises for a str value.
     """
     if type(value) is not str:
         raise TypeError("header value must be str")
-    return -1
+    if len(value) > _V_MAX_LENGTH or not value.isascii():
+        return -1
+    m = _V_CREDENTIALS.fullmatch(value)
+    if m is None:
+        return -1
+    pairs = _V_PARAM.findall(value, m.start(1), m.end(1))
+    # findall gives "" for the branch not taken; a bare value is never empty
+    p = {name.lower(): bare or quoted for name, quoted, bare in pairs}
+    if len(p) != len(pairs) or len(pairs) >= _V_MAX_ITEMS:
+        return -1  # a duplicate (the tokenizer raises) or too many items
+    if "username*" in p:
+        return -1
+    username = p.get("username")
+    realm = p.get("realm")
+    nonce = p.get("nonce")
+    uri = p.get("uri")
+    received = p.get("response")
+    if username is None or realm is None or nonce is None or uri is None or received is None:
+        return -1
+    userhash = p.get("userhash")
+    if userhash is not None and userhash.lower() != "false":
+        return -1
+    algorithm = p.get("algorithm")
+    if algorithm is None:
+        hash_id, sess = MD5, False
+    else:
+        hash_id, sess = _V_ALGORITHMS.get(algorithm.lower(), (-1, False))
+    if hash_id < 0:
+        return -1
+    qop = p.get("qop")
+    nc = p.get("nc")
+    cnonce = p.get("cnonce")
+    if qop is not None:
+        if qop != "auth" and qop != "auth-int":
+            return -1
+        if nc is None or cnonce is None:
+            return -1
+    if nc is not None and (len(nc) != 8 or nc.strip(_V_HEX)):
+        return -1  # headers.Credentials refuses a non-token nc even without qop
+    if sess and cnonce is None:
+        return -1
+    hexlen = 32 if hash_id == MD5 else 64
+    # the stored HA1 (ASCII, right length, lower-cased) or H(username:realm:password)
+    if (ha1 is None) == (password is None):
+        return -1
+    h = _CONSTRUCTORS[hash_id]
+    if ha1 is not None:
+        if type(ha1) is str:
+            if len(ha1) != hexlen or not ha1.isascii():
+                return -1
+            the_ha1 = ha1.lower()
+        elif type(ha1) is bytes:
+            if len(ha1) != hexlen or not ha1.isascii():
+                return -1
+            the_ha1 = ha1.lower().decode()
+        else:
+            return -1
+    else:
+        secret = _v_bytes(password)
+        if secret is None:
+            return -1
+        the_ha1 = h(b"%s:%s:%s" % (username.encode(), realm.encode(), secret)).hexdigest()
+    if sess:
+        the_ha1 = h(f"{the_ha1}:{nonce}:{cnonce}".encode()).hexdigest()
+    raw_method = _v_bytes(method)
+    if raw_method is None:
+        return -1
+    if qop == "auth-int":
+        raw_body = _v_bytes(body)
+        if raw_body is None:
+            return -1  # the body is read only for auth-int, as in the C twin
+        a2 = b"%s:%s:%s" % (raw_method, uri.encode(), h(raw_body).hexdigest().encode())
+    else:
+        a2 = b"%s:%s" % (raw_method, uri.encode())
+    ha2 = h(a2).hexdigest()
+    if qop is None:  # RFC 2069 form: nc and cnonce, sent or not, are not hashed
+        expected = h(f"{the_ha1}:{nonce}:{ha2}".encode()).hexdigest()
+    else:
+        expected = h(f"{the_ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}".encode()).hexdigest()
+    if len(received) != hexlen:
+        return 0
+    return 1 if hmac.compare_digest(expected, received) else 0
 
 
 # --------------------------------------------------------------------------------------
