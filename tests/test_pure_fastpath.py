@@ -211,11 +211,23 @@ def test_verify_fast_every_mutation_with_a_password() -> None:
         ('Digest ', "  DIGEST\t "),
         ('Digest ', "Digest=x "),
         ('uri="sip', 'uri=sip'),
+        ("Digest ", 'Digest REALM="elsewhere", '),  # duplicates: the tokenizer raises
+        ("Digest ", 'Digest x=1, X=2, '),
+        (", qop=auth, nc=00000001", ", zz=1" * 55),  # 63 parameters: the most
+        (", qop=auth, nc=00000001", ", zz=1" * 56),
+        # -sess without cnonce (and without qop, which needs one anyway)
+        ('algorithm=MD5, cnonce="0a4f113b9c8d7e6f", ', "algorithm=MD5-sess, "),
+        ('algorithm=MD5, cnonce="0a4f113b9c8d7e6f", ', ""),
     ],
 )
 def test_verify_fast_edges(edit: tuple[str, str]) -> None:
     inp = inputs(VARIANTS[0])
     value = inp.value.replace(*edit)
+    if edit[1].startswith(", zz"):  # distinct names: zz0, zz1, ...
+        value = value.replace("zz", "zz{}").format(*range(edit[1].count("zz")))
+        assert len(_pure.tokenize(value, 8192, 10**6)[0][2]) == 8 + edit[1].count("zz")
+    if "cnonce" in edit[0]:
+        value = value.replace(", qop=auth, nc=00000001", "")
     for ha1, password in ((inp.ha1, None), (None, "correct horse battery staple"), (None, b"x")):
         check_verify(value, "REGISTER", ha1, password, b"")
 
