@@ -15,8 +15,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import importlib
 import re
-from typing import Callable, Union
+from typing import Callable, Union, cast
 
 from .errors import MalformedHeader
 
@@ -58,10 +59,15 @@ def _sha512_256(data: bytes = b"") -> "hashlib._Hash":
 
 # CPython's built-in MD5 answers short inputs in half the time of OpenSSL's (no EVP
 # context to set up and copy); it is optional in a build, hence the fallback.
-try:
-    from _md5 import md5 as _md5
-except ImportError:  # pragma: no cover - depends on the interpreter's build
-    _md5 = hashlib.md5
+def _builtin_md5() -> Callable[..., "hashlib._Hash"]:
+    try:
+        module = importlib.import_module("_md5")
+    except ImportError:  # pragma: no cover - depends on the interpreter's build
+        return hashlib.md5
+    return cast(Callable[..., "hashlib._Hash"], module.md5)
+
+
+_md5 = _builtin_md5()
 
 _CONSTRUCTORS: tuple[Callable[..., "hashlib._Hash | _Truncated"], ...] = (
     _md5,
@@ -143,15 +149,15 @@ def response(
                 pass
             elif qop == QOP_AUTH_INT:
                 if type(nc) is str and type(cnonce) is str and type(body) is bytes:
-                    ha2 = h(f"{method}:{uri}:{h(body).hexdigest()}".encode()).hexdigest()
-                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{ha2}".encode()).hexdigest()
+                    h2 = h(f"{method}:{uri}:{h(body).hexdigest()}".encode()).hexdigest()
+                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{h2}".encode()).hexdigest()
             elif qop == QOP_AUTH:
                 if type(nc) is str and type(cnonce) is str:
-                    ha2 = h(f"{method}:{uri}".encode()).hexdigest()
-                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}".encode()).hexdigest()
+                    h2 = h(f"{method}:{uri}".encode()).hexdigest()
+                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{h2}".encode()).hexdigest()
             elif qop == QOP_NONE:
-                ha2 = h(f"{method}:{uri}".encode()).hexdigest()
-                return h(f"{ha1}:{nonce}:{ha2}".encode()).hexdigest()
+                h2 = h(f"{method}:{uri}".encode()).hexdigest()
+                return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
         except UnicodeEncodeError:
             pass
     h = _ctor(hash_id)
