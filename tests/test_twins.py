@@ -272,6 +272,16 @@ def _reference_hex(hash_id: int, data: bytes) -> str:
     return hashlib.sha512(data).hexdigest()[:64]
 
 
+@pytest.fixture(params=[True, False], ids=["sha-hardware", "sha-portable"])
+def sha_hardware(request: pytest.FixtureRequest) -> Any:
+    """Run a test with the C SHA-256 on the CPU's SHA extensions (when it has them) and
+    with the portable rounds."""
+    _fast._sha256_hardware(request.param)
+    yield request.param
+    _fast._sha256_hardware(True)
+
+
+@pytest.mark.usefixtures("sha_hardware")
 def test_hexdigest_every_length() -> None:
     rng = random.Random(20240101)
     for n in [*range(301), 1000, 4095, 4096, 65537]:
@@ -280,6 +290,14 @@ def test_hexdigest_every_length() -> None:
             expected = _reference_hex(hash_id, data)
             assert _fast.hexdigest(hash_id, data) == expected, (hash_id, n)
             assert _pure.hexdigest(hash_id, data) == expected
+    # the SHA-256 HMAC midstates go through the same compression function
+    for key in (b"", b"k" * 64, b"k" * 65, b"secret"):
+        assert _fast.hmac_sha256(key, b"m" * 100) == hmac.new(key, b"m" * 100, "sha256").digest()
+
+
+def test_sha_hardware_switch() -> None:
+    assert _fast._sha256_hardware(False) is False
+    assert _fast._sha256_hardware(True) in (True, False)  # what the CPU has
 
 
 @SETTINGS

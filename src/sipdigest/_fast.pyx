@@ -70,6 +70,7 @@ cdef extern from "_sdhash.h" nogil:
     void sd_hmac_sha256_prep(const void *key, size_t keylen, sd_hmac_key *hk)
     void sd_hmac_sha256_with(const sd_hmac_key *hk, const void *msg, size_t msglen,
                              unsigned char *out)
+    int sd_sha256_hw(int allow)
 
 
 MD5 = SD_MD5
@@ -1113,6 +1114,13 @@ def verify_fast(value, method, ha1, password, body):
     if type(value) is not str:
         raise TypeError("header value must be str")
     return _verify(value, method, ha1, password, body)
+
+
+def _sha256_hardware(allow):
+    """Use the CPU's SHA extensions for SHA-256 when it has them (``allow``), or the
+    portable rounds; returns whether the hardware is used. Not a twin function: the
+    tests run the hash checks both ways."""
+    return sd_sha256_hw(1 if allow else 0) == 1
 
 
 # ---- the machines' twin functions (kept in their own files) ---------------------------
