@@ -203,16 +203,16 @@ def test_verify_fast_every_mutation_with_a_password() -> None:
         ("nc=00000001", "nc=0000000G"),
         ("nc=00000001", 'nc="0000000a"'),
         ("nc=00000001", "nc=1"),
-        (', qop=auth, nc=00000001', ""),
-        (', qop=auth', ""),
-        ('Digest ', 'Digest username*="x", '),
-        ('Digest ', "Digest userhash=FALSE, "),
-        ('Digest ', "Digest userhash=true, "),
-        ('Digest ', "  DIGEST\t "),
-        ('Digest ', "Digest=x "),
-        ('uri="sip', 'uri=sip'),
+        (", qop=auth, nc=00000001", ""),
+        (", qop=auth", ""),
+        ("Digest ", 'Digest username*="x", '),
+        ("Digest ", "Digest userhash=FALSE, "),
+        ("Digest ", "Digest userhash=true, "),
+        ("Digest ", "  DIGEST\t "),
+        ("Digest ", "Digest=x "),
+        ('uri="sip', "uri=sip"),
         ("Digest ", 'Digest REALM="elsewhere", '),  # duplicates: the tokenizer raises
-        ("Digest ", 'Digest x=1, X=2, '),
+        ("Digest ", "Digest x=1, X=2, "),
         (", qop=auth, nc=00000001", ", zz=1" * 55),  # 63 parameters: the most
         (", qop=auth, nc=00000001", ", zz=1" * 56),
         # -sess without cnonce (and without qop, which needs one anyway)
@@ -331,9 +331,7 @@ def test_response_fast_path_values() -> None:
     assert _pure.response(0, "h1", "MESSAGE", "sip:a", "n", "1", "c", 2, b"body") == h(
         f"h1:n:1:c:auth-int:{ha2i}"
     )
-    assert _pure.response(0, "h1", "GET", "/", "n", None, None, 0, None) == h(
-        f"h1:n:{h('GET:/')}"
-    )
+    assert _pure.response(0, "h1", "GET", "/", "n", None, None, 0, None) == h(f"h1:n:{h('GET:/')}")
     assert _pure.ha1(2, "u", "r", "p") == hashlib.new("sha512_256", b"u:r:p").hexdigest()
     assert _pure.ha1(3, "u", "r", "p") == hashlib.sha512(b"u:r:p").hexdigest()[:64]
 

@@ -57,17 +57,20 @@ def _sha512_256(data: bytes = b"") -> "hashlib._Hash":
     return h
 
 
-# CPython's built-in MD5 answers short inputs in half the time of OpenSSL's (no EVP
-# context to set up and copy); it is optional in a build, hence the fallback.
-def _builtin_md5() -> Callable[..., "hashlib._Hash"]:
+# CPython's built-in hashes skip OpenSSL's EVP context set-up and copy: MD5 is faster
+# at any length, SHA-256 only for one block (OpenSSL's then wins with the CPU's SHA
+# instructions). They are optional in a build, hence the fallback.
+def _builtin(
+    module: str, name: str, fallback: Callable[..., "hashlib._Hash"]
+) -> Callable[..., "hashlib._Hash"]:
     try:
-        module = importlib.import_module("_md5")
-    except ImportError:  # pragma: no cover - depends on the interpreter's build
-        return hashlib.md5
-    return cast(Callable[..., "hashlib._Hash"], module.md5)
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the build
+        return fallback
+    return cast(Callable[..., "hashlib._Hash"], found)
 
 
-_md5 = _builtin_md5()
+_md5 = _builtin("_md5", "md5", hashlib.md5)
 
 _CONSTRUCTORS: tuple[Callable[..., "hashlib._Hash | _Truncated"], ...] = (
     _md5,
@@ -77,8 +80,13 @@ _CONSTRUCTORS: tuple[Callable[..., "hashlib._Hash | _Truncated"], ...] = (
 )
 
 
-# hash id -> constructor, for the fast paths (which check the id's type themselves)
+# hash id -> constructor, for the fast paths (which check the id's type themselves),
+# and the one for inputs shorter than 56 bytes (one block after padding)
 _BY_ID: dict[int, Callable[..., "hashlib._Hash | _Truncated"]] = dict(enumerate(_CONSTRUCTORS))
+_ONE_BLOCK: dict[int, Callable[..., "hashlib._Hash | _Truncated"]] = {
+    **_BY_ID,
+    SHA256: _builtin("_sha256", "sha256", hashlib.sha256),
+}
 
 
 def _b(text: Text) -> bytes:
@@ -110,9 +118,11 @@ def ha1(hash_id: int, username: Text, realm: Text, password: Text) -> str:
         h = _BY_ID.get(hash_id) if type(hash_id) is int else None
         if h is not None:
             try:
-                return h(f"{username}:{realm}:{password}".encode()).hexdigest()
+                data = f"{username}:{realm}:{password}".encode()
             except UnicodeEncodeError:
                 pass
+            else:
+                return (_ONE_BLOCK[hash_id] if len(data) < 56 else h)(data).hexdigest()
     return _ctor(hash_id)(b"%s:%s:%s" % (_b(username), _b(realm), _b(password))).hexdigest()
 
 
@@ -153,10 +163,12 @@ def response(
                     return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{h2}".encode()).hexdigest()
             elif qop == QOP_AUTH:
                 if type(nc) is str and type(cnonce) is str:
-                    h2 = h(f"{method}:{uri}".encode()).hexdigest()
+                    a2 = f"{method}:{uri}".encode()
+                    h2 = (_ONE_BLOCK[hash_id] if len(a2) < 56 else h)(a2).hexdigest()
                     return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{h2}".encode()).hexdigest()
             elif qop == QOP_NONE:
-                h2 = h(f"{method}:{uri}".encode()).hexdigest()
+                a2 = f"{method}:{uri}".encode()
+                h2 = (_ONE_BLOCK[hash_id] if len(a2) < 56 else h)(a2).hexdigest()
                 return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
         except UnicodeEncodeError:
             pass
