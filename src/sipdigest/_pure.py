@@ -131,6 +131,14 @@ def ha1_sess(hash_id: int, ha1: Text, nonce: Text, cnonce: Text) -> str:
     return _ctor(hash_id)(b"%s:%s:%s" % (_b(ha1), _b(nonce), _b(cnonce))).hexdigest()
 
 
+# HA2 = H(method ":" uri) without a body repeats from request to request (every
+# REGISTER a registrar checks has the same Request-URI), so the fast path keeps a few:
+# a small map of short inputs, emptied when full. Only public request data is kept.
+_HA2: dict[tuple[int, str, str], str] = {}
+_HA2_SLOTS = 64
+_HA2_MAX_INPUT = 256
+
+
 def response(
     hash_id: int,
     ha1: Text,
@@ -161,15 +169,22 @@ def response(
                 if type(nc) is str and type(cnonce) is str and type(body) is bytes:
                     h2 = h(f"{method}:{uri}:{h(body).hexdigest()}".encode()).hexdigest()
                     return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{h2}".encode()).hexdigest()
-            elif qop == QOP_AUTH:
-                if type(nc) is str and type(cnonce) is str:
+            elif qop == QOP_AUTH or qop == QOP_NONE:
+                key = (hash_id, method, uri)
+                cached = _HA2.get(key)
+                if cached is not None:
+                    h2 = cached
+                else:
                     a2 = f"{method}:{uri}".encode()
                     h2 = (_ONE_BLOCK[hash_id] if len(a2) < 56 else h)(a2).hexdigest()
+                    if len(a2) <= _HA2_MAX_INPUT:
+                        if len(_HA2) >= _HA2_SLOTS:
+                            _HA2.clear()
+                        _HA2[key] = h2
+                if qop == QOP_NONE:
+                    return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
+                if type(nc) is str and type(cnonce) is str:
                     return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{h2}".encode()).hexdigest()
-            elif qop == QOP_NONE:
-                a2 = f"{method}:{uri}".encode()
-                h2 = (_ONE_BLOCK[hash_id] if len(a2) < 56 else h)(a2).hexdigest()
-                return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
         except UnicodeEncodeError:
             pass
     h = _ctor(hash_id)
