@@ -267,13 +267,28 @@ cdef str _quoted_value(const uchar *s, Py_ssize_t start, Py_ssize_t end, Py_ssiz
             PyMem_Free(buf)
 
 
+cdef inline bint _plain_span(const Py_UCS1 *p, Py_ssize_t n, uint32_t *bits) noexcept nogil:
+    """A 1-byte span without '"' is all qdtext that is kept as is (no control but HT,
+    no DEL, no backslash; 0x80-0xFF are Latin-1 text); ``bits`` gets the OR of its bytes.
+    No early exit, so that the compiler vectorises it."""
+    cdef unsigned char bad = 0, all_bits = 0, c
+    cdef Py_ssize_t k
+    for k in range(n):
+        c = p[k]
+        all_bits |= c
+        bad |= ((c < 0x20) & (c != _HT)) | (c == 0x7F) | (c == _BSLASH)
+    bits[0] = all_bits
+    return bad == 0
+
+
 cdef Py_ssize_t _params(const uchar *s, Py_ssize_t n, Py_ssize_t i, dict params,
                         Py_ssize_t *items, Py_ssize_t max_params, bint after_comma,
                         bint bare) except -2:
     """_pure._params: read name=value items from i; return the next scheme's start or -1."""
     cdef Py_ssize_t start, k, e, vstart, vend, size, run, before
     cdef uint32_t c, d, bits
-    cdef bint plain
+    cdef bint plain, scan
+    cdef const Py_UCS1 *quote
     cdef str name, val
     while i < n:
         # name
@@ -299,7 +314,17 @@ cdef Py_ssize_t _params(const uchar *s, Py_ssize_t n, Py_ssize_t i, dict params,
             size = 0
             bits = 0
             plain = True
-            while True:
+            scan = True
+            if uchar is Py_UCS1:
+                # the usual value: no quoted-pair, CR, LF or other control up to the
+                # closing quote, found with memchr and checked in one vectorised pass;
+                # anything else goes through the loop below from the start
+                quote = <const Py_UCS1 *>memchr(s + k, _DQUOTE, <size_t>(n - k))
+                if quote != NULL and _plain_span(s + k, quote - (s + k), &bits):
+                    size = quote - (s + k)
+                    k = quote - s
+                    scan = False
+            while scan:
                 # a run of qdtext kept as is (_qd_ok, minus CR and LF)
                 run = k
                 while k < n:
