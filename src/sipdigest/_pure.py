@@ -131,12 +131,30 @@ def ha1_sess(hash_id: int, ha1: Text, nonce: Text, cnonce: Text) -> str:
     return _ctor(hash_id)(b"%s:%s:%s" % (_b(ha1), _b(nonce), _b(cnonce))).hexdigest()
 
 
-# HA2 = H(method ":" uri) without a body repeats from request to request (every
-# REGISTER a registrar checks has the same Request-URI), so the fast path keeps a few:
-# a small map of short inputs, emptied when full. Only public request data is kept.
-_HA2: dict[tuple[int, str, str], str] = {}
+# HA2 = H(method ":" uri [":" H(body)]) repeats from request to request (every REGISTER
+# a registrar checks has the same Request-URI; auth-int requests without a body), so the
+# fast path memoises it on those parts: a small map of short inputs, emptied when full.
+# Only public request data and digests of it are kept.
+_HA2: dict[tuple[int, str, str, str], str] = {}
 _HA2_SLOTS = 64
 _HA2_MAX_INPUT = 256
+
+
+def _ha2(
+    hash_id: int, h: Callable[..., "hashlib._Hash | _Truncated"], method: str, uri: str, body_hex: str
+) -> str:
+    """H(method:uri) (``body_hex`` empty) or H(method:uri:body_hex), memoised."""
+    key = (hash_id, method, uri, body_hex)
+    found = _HA2.get(key)
+    if found is not None:
+        return found
+    a2 = f"{method}:{uri}:{body_hex}".encode() if body_hex else f"{method}:{uri}".encode()
+    found = (_ONE_BLOCK[hash_id] if len(a2) < 56 else h)(a2).hexdigest()
+    if len(a2) <= _HA2_MAX_INPUT:
+        if len(_HA2) >= _HA2_SLOTS:
+            _HA2.clear()
+        _HA2[key] = found
+    return found
 
 
 def response(
@@ -167,20 +185,10 @@ def response(
                 pass
             elif qop == QOP_AUTH_INT:
                 if type(nc) is str and type(cnonce) is str and type(body) is bytes:
-                    h2 = h(f"{method}:{uri}:{h(body).hexdigest()}".encode()).hexdigest()
+                    h2 = _ha2(hash_id, h, method, uri, h(body).hexdigest())
                     return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{h2}".encode()).hexdigest()
             elif qop == QOP_AUTH or qop == QOP_NONE:
-                key = (hash_id, method, uri)
-                cached = _HA2.get(key)
-                if cached is not None:
-                    h2 = cached
-                else:
-                    a2 = f"{method}:{uri}".encode()
-                    h2 = (_ONE_BLOCK[hash_id] if len(a2) < 56 else h)(a2).hexdigest()
-                    if len(a2) <= _HA2_MAX_INPUT:
-                        if len(_HA2) >= _HA2_SLOTS:
-                            _HA2.clear()
-                        _HA2[key] = h2
+                h2 = _ha2(hash_id, h, method, uri, "")
                 if qop == QOP_NONE:
                     return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
                 if type(nc) is str and type(cnonce) is str:
