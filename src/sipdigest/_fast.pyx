@@ -12,13 +12,15 @@ Strategy
   returned (a str per scheme, name and value, the dicts, the tuples, the list); a
   quoted value that needs unescaping or CR/LF removal is first copied into a small C
   buffer (stack, or PyMem when long), then made into a str once.
-* Hashing goes through ``_sdhash.h`` only (no hashlib/OpenSSL): str arguments are read
+* Hashing goes through ``_sdhash.h`` only (no hashlib/OpenSSL; SHA-256 on the CPU's SHA
+  extensions when CPUID reports them, see ``_sha256_hardware``): str arguments are read
   as UTF-8 with ``PyUnicode_AsUTF8AndSize`` (so lone surrogates raise
   UnicodeEncodeError as ``str.encode`` does), bytes as their buffer, and the
   colon-joined inputs are fed to ``sd_update`` piece by piece.
 * ``verify_fast`` has its own, stricter scanner over ASCII values that accepts only the
   plain shape of Digest credentials, records spans in fixed arrays and creates no Python
-  object; every other case answers -1 and ``digest.verify_credentials`` decides.
+  object; every other case answers -1 and ``digest.verify_credentials`` decides. The
+  pure twin's ``verify_fast`` mirrors it condition for condition (same 1/0/-1).
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE

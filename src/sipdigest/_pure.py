@@ -2,11 +2,14 @@
 
 This module is the reference: ``_fast.pyx`` mirrors every function here with the same
 signature, the same results and the same exceptions (class, message and position).
-The tokenizer has two tiers: one anchored regular expression accepts the common shape
-(one challenge or credentials value, plain quoted strings) in a single pass, and
-everything else, including every error, goes through a character-level state machine
-that the C code copies step by step. Text arguments are ``str`` (encoded UTF-8) or
-``bytes``; hash ids follow ``_sdhash.h``.
+The tokenizer has two tiers: an anchored regular expression reads the common shape
+(challenges or credentials of name=value pairs with plain quoted strings) one challenge
+at a time, and everything else, including every error, goes through a character-level
+state machine that the C code copies step by step. ``verify_fast`` is the C scanner's
+conditions as regular expressions, so both twins short-cut the same values. ``ha1`` and
+``response`` hash plain str arguments directly (CPython's built-in MD5, and SHA-256 for
+one block, avoid OpenSSL's per-call set-up). Text arguments are ``str`` (encoded UTF-8)
+or ``bytes``; hash ids follow ``_sdhash.h``.
 """
 
 from __future__ import annotations
@@ -188,7 +191,7 @@ def response(
                     h2 = _ha2(hash_id, h, method, uri, h(body).hexdigest())
                     return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{h2}".encode()).hexdigest()
             elif qop == QOP_AUTH or qop == QOP_NONE:
-                h2 = _ha2(hash_id, h, method, uri, "")
+                h2 = _HA2.get((hash_id, method, uri, "")) or _ha2(hash_id, h, method, uri, "")
                 if qop == QOP_NONE:
                     return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
                 if type(nc) is str and type(cnonce) is str:

@@ -196,7 +196,7 @@ def compute_response(
         if type(nc) is str:
             nc_text: Optional[str] = nc
         elif type(nc) is int and 0 < nc <= 0xFFFFFFFF:
-            nc_text = _NC_TEXT[nc] if nc < len(_NC_TEXT) else f"{nc:08x}"
+            nc_text = _NC_TEXT[nc] if nc < 256 else f"{nc:08x}"
         else:
             nc_text = None
         if nc_text is not None:
