@@ -1,9 +1,10 @@
 """The C twin (``sipdigest._fast``) against the reference (``sipdigest._pure``).
 
 Every public function must give the same result or raise the same exception: same
-class, same message and, for MalformedHeader, the same position. ``verify_fast`` may
-always decline (-1); when it answers, the answer must be the general Python path's
-(``digest.verify_credentials`` running on the pure twin).
+class, same message and, for MalformedHeader, the same position. ``verify_fast`` gives
+the same answer on both twins (the pure one mirrors the C scanner); when it answers
+(not -1), the answer must be the general Python path's (``digest.verify_credentials``
+on the pure twin with the short cut turned off).
 """
 
 from __future__ import annotations
