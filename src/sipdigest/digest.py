@@ -193,10 +193,10 @@ def compute_response(
     code = _QOP_CODES.get(qop) if type(qop) is str else None
     if spec is not None and code is not None and cnonce is not None:
         hid, sess, hexlen = spec
-        if type(nc) is str:
-            nc_text: Optional[str] = nc
-        elif type(nc) is int and 0 < nc <= 0xFFFFFFFF:
-            nc_text = _NC_TEXT[nc] if nc < 256 else f"{nc:08x}"
+        if type(nc) is int and 0 < nc <= 0xFFFFFFFF:  # an int first: what clients pass
+            nc_text: Optional[str] = _NC_TEXT[nc] if nc < 256 else f"{nc:08x}"
+        elif type(nc) is str:
+            nc_text = nc
         else:
             nc_text = None
         if nc_text is not None:
