@@ -1,9 +1,10 @@
 """The C twin (``sipdigest._fast``) against the reference (``sipdigest._pure``).
 
 Every public function must give the same result or raise the same exception: same
-class, same message and, for MalformedHeader, the same position. ``verify_fast`` may
-always decline (-1); when it answers, the answer must be the general Python path's
-(``digest.verify_credentials`` running on the pure twin).
+class, same message and, for MalformedHeader, the same position. ``verify_fast`` gives
+the same answer on both twins (the pure one mirrors the C scanner); when it answers
+(not -1), the answer must be the general Python path's (``digest.verify_credentials``
+on the pure twin with the short cut turned off).
 """
 
 from __future__ import annotations
@@ -272,6 +273,16 @@ def _reference_hex(hash_id: int, data: bytes) -> str:
     return hashlib.sha512(data).hexdigest()[:64]
 
 
+@pytest.fixture(params=[True, False], ids=["sha-hardware", "sha-portable"])
+def sha_hardware(request: pytest.FixtureRequest) -> Any:
+    """Run a test with the C SHA-256 on the CPU's SHA extensions (when it has them) and
+    with the portable rounds."""
+    _fast._sha256_hardware(request.param)
+    yield request.param
+    _fast._sha256_hardware(True)
+
+
+@pytest.mark.usefixtures("sha_hardware")
 def test_hexdigest_every_length() -> None:
     rng = random.Random(20240101)
     for n in [*range(301), 1000, 4095, 4096, 65537]:
@@ -280,6 +291,14 @@ def test_hexdigest_every_length() -> None:
             expected = _reference_hex(hash_id, data)
             assert _fast.hexdigest(hash_id, data) == expected, (hash_id, n)
             assert _pure.hexdigest(hash_id, data) == expected
+    # the SHA-256 HMAC midstates go through the same compression function
+    for key in (b"", b"k" * 64, b"k" * 65, b"secret"):
+        assert _fast.hmac_sha256(key, b"m" * 100) == hmac.new(key, b"m" * 100, "sha256").digest()
+
+
+def test_sha_hardware_switch() -> None:
+    assert _fast._sha256_hardware(False) is False
+    assert _fast._sha256_hardware(True) in (True, False)  # what the CPU has
 
 
 @SETTINGS
@@ -535,8 +554,11 @@ RFC2617_HA1 = "939e7578ed9e3c518a452acee763bce9"
 
 
 def general_path(value: str, method: Any, ha1: Any, password: Any, body: Any) -> tuple[Any, ...]:
-    """digest.verify_credentials with every core function taken from the pure twin."""
-    with mock.patch.multiple(_impl, **{n: getattr(_pure, n) for n in TWIN_FUNCTIONS}):
+    """digest.verify_credentials with every core function taken from the pure twin and
+    the short cut turned off (verify_fast always declines)."""
+    core = {n: getattr(_pure, n) for n in TWIN_FUNCTIONS}
+    core["verify_fast"] = lambda *args: -1
+    with mock.patch.multiple(_impl, **core):
         return outcome(
             lambda: digest.verify_credentials(
                 value, method=method, ha1=ha1, password=password, body=body
@@ -545,9 +567,10 @@ def general_path(value: str, method: Any, ha1: Any, password: Any, body: Any) ->
 
 
 def check_verify(value: str, method: Any, ha1: Any, password: Any, body: Any) -> int:
-    """_fast.verify_fast declines or agrees with the general path; returns its answer."""
-    assert _pure.verify_fast(value, method, ha1, password, body) == -1
+    """Both twins' verify_fast give the same answer, and when it is not -1 the general
+    path agrees with it; returns that answer."""
     fast = _fast.verify_fast(value, method, ha1, password, body)
+    assert _pure.verify_fast(value, method, ha1, password, body) == fast, value
     assert type(fast) is int and fast in (-1, 0, 1)
     if fast != -1:
         assert general_path(value, method, ha1, password, body) == ("ok", bool, fast == 1), value
@@ -912,7 +935,7 @@ def test_hostile_corpus() -> None:
             for name in ("tokenize", "tokenize_params"):
                 result = both(name, value, max_length, max_params)
                 assert result[0] in ("ok", "malformed"), (name, value[:80], result)
-        assert _fast.verify_fast(value, "GET", RFC2617_HA1, None, b"") in (-1, 0, 1)
+        assert both("verify_fast", value, "GET", RFC2617_HA1, None, b"")[2] in (-1, 0, 1)
 
 
 def test_ten_megabytes_refused_at_once() -> None:
@@ -925,9 +948,10 @@ def test_ten_megabytes_refused_at_once() -> None:
             assert time.perf_counter() - start < 0.05
             assert info.value.position == 8192
             assert info.value.message == "header value longer than 8192 characters"
-    start = time.perf_counter()
-    assert _fast.verify_fast(huge, "GET", RFC2617_HA1, None, b"") == -1
-    assert time.perf_counter() - start < 0.05
+    for twin in (_fast, _pure):
+        start = time.perf_counter()
+        assert twin.verify_fast(huge, "GET", RFC2617_HA1, None, b"") == -1
+        assert time.perf_counter() - start < 0.05
 
 
 def test_long_value_through_the_c_tokenizer() -> None:

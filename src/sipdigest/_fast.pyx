@@ -12,13 +12,15 @@ Strategy
   returned (a str per scheme, name and value, the dicts, the tuples, the list); a
   quoted value that needs unescaping or CR/LF removal is first copied into a small C
   buffer (stack, or PyMem when long), then made into a str once.
-* Hashing goes through ``_sdhash.h`` only (no hashlib/OpenSSL): str arguments are read
+* Hashing goes through ``_sdhash.h`` only (no hashlib/OpenSSL; SHA-256 on the CPU's SHA
+  extensions when CPUID reports them, see ``_sha256_hardware``): str arguments are read
   as UTF-8 with ``PyUnicode_AsUTF8AndSize`` (so lone surrogates raise
   UnicodeEncodeError as ``str.encode`` does), bytes as their buffer, and the
   colon-joined inputs are fed to ``sd_update`` piece by piece.
 * ``verify_fast`` has its own, stricter scanner over ASCII values that accepts only the
   plain shape of Digest credentials, records spans in fixed arrays and creates no Python
-  object; every other case answers -1 and ``digest.verify_credentials`` decides.
+  object; every other case answers -1 and ``digest.verify_credentials`` decides. The
+  pure twin's ``verify_fast`` mirrors it condition for condition (same 1/0/-1).
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
@@ -70,6 +72,7 @@ cdef extern from "_sdhash.h" nogil:
     void sd_hmac_sha256_prep(const void *key, size_t keylen, sd_hmac_key *hk)
     void sd_hmac_sha256_with(const sd_hmac_key *hk, const void *msg, size_t msglen,
                              unsigned char *out)
+    int sd_sha256_hw(int allow)
 
 
 MD5 = SD_MD5
@@ -266,13 +269,28 @@ cdef str _quoted_value(const uchar *s, Py_ssize_t start, Py_ssize_t end, Py_ssiz
             PyMem_Free(buf)
 
 
+cdef inline bint _plain_span(const Py_UCS1 *p, Py_ssize_t n, uint32_t *bits) noexcept nogil:
+    """A 1-byte span without '"' is all qdtext that is kept as is (no control but HT,
+    no DEL, no backslash; 0x80-0xFF are Latin-1 text); ``bits`` gets the OR of its bytes.
+    No early exit, so that the compiler vectorises it."""
+    cdef unsigned char bad = 0, all_bits = 0, c
+    cdef Py_ssize_t k
+    for k in range(n):
+        c = p[k]
+        all_bits |= c
+        bad |= ((c < 0x20) & (c != _HT)) | (c == 0x7F) | (c == _BSLASH)
+    bits[0] = all_bits
+    return bad == 0
+
+
 cdef Py_ssize_t _params(const uchar *s, Py_ssize_t n, Py_ssize_t i, dict params,
                         Py_ssize_t *items, Py_ssize_t max_params, bint after_comma,
                         bint bare) except -2:
     """_pure._params: read name=value items from i; return the next scheme's start or -1."""
     cdef Py_ssize_t start, k, e, vstart, vend, size, run, before
     cdef uint32_t c, d, bits
-    cdef bint plain
+    cdef bint plain, scan
+    cdef const Py_UCS1 *quote
     cdef str name, val
     while i < n:
         # name
@@ -298,7 +316,17 @@ cdef Py_ssize_t _params(const uchar *s, Py_ssize_t n, Py_ssize_t i, dict params,
             size = 0
             bits = 0
             plain = True
-            while True:
+            scan = True
+            if uchar is Py_UCS1:
+                # the usual value: no quoted-pair, CR, LF or other control up to the
+                # closing quote, found with memchr and checked in one vectorised pass;
+                # anything else goes through the loop below from the start
+                quote = <const Py_UCS1 *>memchr(s + k, _DQUOTE, <size_t>(n - k))
+                if quote != NULL and _plain_span(s + k, quote - (s + k), &bits):
+                    size = quote - (s + k)
+                    k = quote - s
+                    scan = False
+            while scan:
                 # a run of qdtext kept as is (_qd_ok, minus CR and LF)
                 run = k
                 while k < n:
@@ -1113,6 +1141,13 @@ def verify_fast(value, method, ha1, password, body):
     if type(value) is not str:
         raise TypeError("header value must be str")
     return _verify(value, method, ha1, password, body)
+
+
+def _sha256_hardware(allow):
+    """Use the CPU's SHA extensions for SHA-256 when it has them (``allow``), or the
+    portable rounds; returns whether the hardware is used. Not a twin function: the
+    tests run the hash checks both ways."""
+    return sd_sha256_hw(1 if allow else 0) == 1
 
 
 # ---- the machines' twin functions (kept in their own files) ---------------------------

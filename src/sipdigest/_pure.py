@@ -2,11 +2,14 @@
 
 This module is the reference: ``_fast.pyx`` mirrors every function here with the same
 signature, the same results and the same exceptions (class, message and position).
-The tokenizer has two tiers: one anchored regular expression accepts the common shape
-(one challenge or credentials value, plain quoted strings) in a single pass, and
-everything else, including every error, goes through a character-level state machine
-that the C code copies step by step. Text arguments are ``str`` (encoded UTF-8) or
-``bytes``; hash ids follow ``_sdhash.h``.
+The tokenizer has two tiers: an anchored regular expression reads the common shape
+(challenges or credentials of name=value pairs with plain quoted strings) one challenge
+at a time, and everything else, including every error, goes through a character-level
+state machine that the C code copies step by step. ``verify_fast`` is the C scanner's
+conditions as regular expressions, so both twins short-cut the same values. ``ha1`` and
+``response`` hash plain str arguments directly (CPython's built-in MD5, and SHA-256 for
+one block, avoid OpenSSL's per-call set-up). Text arguments are ``str`` (encoded UTF-8)
+or ``bytes``; hash ids follow ``_sdhash.h``.
 """
 
 from __future__ import annotations
@@ -15,8 +18,9 @@ import base64
 import binascii
 import hashlib
 import hmac
+import importlib
 import re
-from typing import Callable, Union
+from typing import Callable, Union, cast
 
 from .errors import MalformedHeader
 
@@ -46,16 +50,46 @@ class _Truncated:
         return self._h.hexdigest()[:64]
 
 
-def _sha512_256(data: bytes = b"") -> "hashlib._Hash":
-    return hashlib.new("sha512_256", data)
+# hashlib.new() looks the name up on every call; copying a fresh object is cheaper
+_SHA512_256_EMPTY = hashlib.new("sha512_256")
 
+
+def _sha512_256(data: bytes = b"") -> "hashlib._Hash":
+    h = _SHA512_256_EMPTY.copy()
+    h.update(data)
+    return h
+
+
+# CPython's built-in hashes skip OpenSSL's EVP context set-up and copy: MD5 is faster
+# at any length, SHA-256 only for one block (OpenSSL's then wins with the CPU's SHA
+# instructions). They are optional in a build, hence the fallback.
+def _builtin(
+    module: str, name: str, fallback: Callable[..., "hashlib._Hash"]
+) -> Callable[..., "hashlib._Hash"]:
+    try:
+        found = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError):  # pragma: no cover - depends on the build
+        return fallback
+    return cast(Callable[..., "hashlib._Hash"], found)
+
+
+_md5 = _builtin("_md5", "md5", hashlib.md5)
 
 _CONSTRUCTORS: tuple[Callable[..., "hashlib._Hash | _Truncated"], ...] = (
-    hashlib.md5,
+    _md5,
     hashlib.sha256,
     _sha512_256,
     _sha512_trunc,
 )
+
+
+# hash id -> constructor, for the fast paths (which check the id's type themselves),
+# and the one for inputs shorter than 56 bytes (one block after padding)
+_BY_ID: dict[int, Callable[..., "hashlib._Hash | _Truncated"]] = dict(enumerate(_CONSTRUCTORS))
+_ONE_BLOCK: dict[int, Callable[..., "hashlib._Hash | _Truncated"]] = {
+    **_BY_ID,
+    SHA256: _builtin("_sha256", "sha256", hashlib.sha256),
+}
 
 
 def _b(text: Text) -> bytes:
@@ -81,12 +115,49 @@ def hexdigest(hash_id: int, data: bytes) -> str:
 
 def ha1(hash_id: int, username: Text, realm: Text, password: Text) -> str:
     """H(username ":" realm ":" password) (RFC 7616 §3.4.2)."""
+    if type(username) is str and type(realm) is str and type(password) is str:
+        # the usual call: one join, one encode; a lone surrogate takes the general path,
+        # which raises with the position in the argument rather than in the join
+        h = _BY_ID.get(hash_id) if type(hash_id) is int else None
+        if h is not None:
+            try:
+                data = f"{username}:{realm}:{password}".encode()
+            except UnicodeEncodeError:
+                pass
+            else:
+                return (_ONE_BLOCK[hash_id] if len(data) < 56 else h)(data).hexdigest()
     return _ctor(hash_id)(b"%s:%s:%s" % (_b(username), _b(realm), _b(password))).hexdigest()
 
 
 def ha1_sess(hash_id: int, ha1: Text, nonce: Text, cnonce: Text) -> str:
     """H(HA1 ":" nonce ":" cnonce) for the -sess algorithms (RFC 7616 §3.4.2)."""
     return _ctor(hash_id)(b"%s:%s:%s" % (_b(ha1), _b(nonce), _b(cnonce))).hexdigest()
+
+
+# HA2 = H(method ":" uri [":" H(body)]) repeats from request to request (every REGISTER
+# a registrar checks has the same Request-URI; auth-int requests without a body), so the
+# fast path memoises it on those parts: a small map of short inputs, emptied when full.
+# Only public request data and digests of it are kept.
+_HA2: dict[tuple[int, str, str, str], str] = {}
+_HA2_SLOTS = 64
+_HA2_MAX_INPUT = 256
+
+
+def _ha2(
+    hash_id: int, h: Callable[..., "hashlib._Hash | _Truncated"], method: str, uri: str, body_hex: str
+) -> str:
+    """H(method:uri) (``body_hex`` empty) or H(method:uri:body_hex), memoised."""
+    key = (hash_id, method, uri, body_hex)
+    found = _HA2.get(key)
+    if found is not None:
+        return found
+    a2 = f"{method}:{uri}:{body_hex}".encode() if body_hex else f"{method}:{uri}".encode()
+    found = (_ONE_BLOCK[hash_id] if len(a2) < 56 else h)(a2).hexdigest()
+    if len(a2) <= _HA2_MAX_INPUT:
+        if len(_HA2) >= _HA2_SLOTS:
+            _HA2.clear()
+        _HA2[key] = found
+    return found
 
 
 def response(
@@ -101,6 +172,32 @@ def response(
     body: bytes,
 ) -> str:
     """The request-digest (RFC 7616 §3.4.1; RFC 2069 form when ``qop`` is QOP_NONE)."""
+    if (
+        type(ha1) is str
+        and type(method) is str
+        and type(uri) is str
+        and type(nonce) is str
+        and type(hash_id) is int
+        and type(qop) is int
+    ):
+        # the usual call, all text: f-strings encoded once each (the general path below
+        # decides every error, a lone surrogate's included)
+        h = _BY_ID.get(hash_id)
+        try:
+            if h is None:
+                pass
+            elif qop == QOP_AUTH_INT:
+                if type(nc) is str and type(cnonce) is str and type(body) is bytes:
+                    h2 = _ha2(hash_id, h, method, uri, h(body).hexdigest())
+                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{h2}".encode()).hexdigest()
+            elif qop == QOP_AUTH or qop == QOP_NONE:
+                h2 = _HA2.get((hash_id, method, uri, "")) or _ha2(hash_id, h, method, uri, "")
+                if qop == QOP_NONE:
+                    return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
+                if type(nc) is str and type(cnonce) is str:
+                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{h2}".encode()).hexdigest()
+        except UnicodeEncodeError:
+            pass
     h = _ctor(hash_id)
     if qop == QOP_AUTH_INT:
         a2 = b"%s:%s:%s" % (_b(method), _b(uri), h(_b(body)).hexdigest().encode())
@@ -192,15 +289,132 @@ def open_nonce(key: bytes, nonce: str, payload_len: int) -> Union[bytes, None]:
     return payload
 
 
-def verify_fast(value: str, method: Text, ha1: object, password: object, body: bytes) -> int:
-    """The C twin short-cuts plain Digest credentials here; the pure twin never does.
+# verify_fast's scanner, the C twin's (``_fast._verify``) as regular expressions: SP/HT
+# only as white space, "Digest", then name=value items separated by single commas; a
+# quoted value is plain qdtext (no quoted-pair, CR, LF or other control), a bare one is
+# non-empty and does not start with "=" (token68 look-alike). ASCII is checked first.
+_V_TCH = r"[A-Za-z0-9!#$%&'*+\-.^_`|~]"
+_V_QUOTED = r"[\t\x20\x21\x23-\x5b\x5d-\x7e]*"
+_V_BARE = r"[\x21\x23-\x2b\x2d-\x3c\x3e-\x7e][\x21\x23-\x2b\x2d-\x7e]*"
+_V_PARAM = re.compile(rf'({_V_TCH}+)[ \t]*=[ \t]*(?:"({_V_QUOTED})"|({_V_BARE}))')
+_V_ITEM = rf'{_V_TCH}+[ \t]*=[ \t]*(?:"{_V_QUOTED}"|{_V_BARE})'
+_V_CREDENTIALS = re.compile(rf"[ \t]*(?i:digest)[ \t]+({_V_ITEM}(?:[ \t]*,[ \t]*{_V_ITEM})*)[ \t]*")
+_V_MAX_LENGTH = 8192  # headers.MAX_HEADER_LENGTH
+_V_MAX_ITEMS = 64  # headers.MAX_PARAMS
+# lower-cased algorithm token -> (hash id, -sess): digest.ALGORITHMS
+_V_ALGORITHMS = {
+    "md5": (MD5, False),
+    "md5-sess": (MD5, True),
+    "sha-256": (SHA256, False),
+    "sha-256-sess": (SHA256, True),
+    "sha-512-256": (SHA512_256, False),
+    "sha-512-256-sess": (SHA512_256, True),
+}
+_V_HEX = "0123456789abcdefABCDEF"
 
-    Returns 1 (verified), 0 (well formed, wrong response) or -1 (let the general path
-    decide). Answering -1 is always correct, so this twin does.
+
+def _v_bytes(o: object) -> Union[bytes, None]:
+    """_fast._plain_text: exact bytes, or exact str as UTF-8; None otherwise."""
+    if type(o) is bytes:
+        return o
+    if type(o) is str:
+        try:
+            return o.encode()
+        except UnicodeEncodeError:
+            return None  # lone surrogate: the general path raises, so do not answer
+    return None
+
+
+def verify_fast(value: str, method: Text, ha1: object, password: object, body: bytes) -> int:
+    """1 / 0 for plain well-formed Digest credentials, -1 for everything else.
+
+    The C twin's short cut, condition for condition, so that both twins answer the same
+    (-1 lets ``digest.verify_credentials`` decide). Never raises for a str value.
     """
     if type(value) is not str:
         raise TypeError("header value must be str")
-    return -1
+    if len(value) > _V_MAX_LENGTH or not value.isascii():
+        return -1
+    m = _V_CREDENTIALS.fullmatch(value)
+    if m is None:
+        return -1
+    pairs = _V_PARAM.findall(value, m.start(1), m.end(1))
+    # findall gives "" for the branch not taken; a bare value is never empty
+    p = {name.lower(): bare or quoted for name, quoted, bare in pairs}
+    if len(p) != len(pairs) or len(pairs) >= _V_MAX_ITEMS:
+        return -1  # a duplicate (the tokenizer raises) or too many items
+    if "username*" in p:
+        return -1
+    username = p.get("username")
+    realm = p.get("realm")
+    nonce = p.get("nonce")
+    uri = p.get("uri")
+    received = p.get("response")
+    if username is None or realm is None or nonce is None or uri is None or received is None:
+        return -1
+    userhash = p.get("userhash")
+    if userhash is not None and userhash.lower() != "false":
+        return -1
+    algorithm = p.get("algorithm")
+    if algorithm is None:
+        hash_id, sess = MD5, False
+    else:
+        hash_id, sess = _V_ALGORITHMS.get(algorithm.lower(), (-1, False))
+    if hash_id < 0:
+        return -1
+    qop = p.get("qop")
+    nc = p.get("nc")
+    cnonce = p.get("cnonce")
+    if qop is not None:
+        if qop != "auth" and qop != "auth-int":
+            return -1
+        if nc is None or cnonce is None:
+            return -1
+    if nc is not None and (len(nc) != 8 or nc.strip(_V_HEX)):
+        return -1  # headers.Credentials refuses a non-token nc even without qop
+    if sess and cnonce is None:
+        return -1
+    hexlen = 32 if hash_id == MD5 else 64
+    # the stored HA1 (ASCII, right length, lower-cased) or H(username:realm:password)
+    if (ha1 is None) == (password is None):
+        return -1
+    h = _CONSTRUCTORS[hash_id]
+    if ha1 is not None:
+        if type(ha1) is str:
+            if len(ha1) != hexlen or not ha1.isascii():
+                return -1
+            the_ha1 = ha1.lower()
+        elif type(ha1) is bytes:
+            if len(ha1) != hexlen or not ha1.isascii():
+                return -1
+            the_ha1 = ha1.lower().decode()
+        else:
+            return -1
+    else:
+        secret = _v_bytes(password)
+        if secret is None:
+            return -1
+        the_ha1 = h(b"%s:%s:%s" % (username.encode(), realm.encode(), secret)).hexdigest()
+    if sess:
+        the_ha1 = h(f"{the_ha1}:{nonce}:{cnonce}".encode()).hexdigest()
+    raw_method = _v_bytes(method)
+    if raw_method is None:
+        return -1
+    if qop == "auth-int":
+        raw_body = _v_bytes(body)
+        if raw_body is None:
+            return -1  # the body is read only for auth-int, as in the C twin
+        a2 = b"%s:%s:%s" % (raw_method, uri.encode(), h(raw_body).hexdigest().encode())
+    else:
+        a2 = b"%s:%s" % (raw_method, uri.encode())
+    ha2 = h(a2).hexdigest()
+    if qop is None:  # RFC 2069 form: nc and cnonce, sent or not, are not hashed
+        expected = h(f"{the_ha1}:{nonce}:{ha2}".encode()).hexdigest()
+    else:
+        expected = h(f"{the_ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}".encode()).hexdigest()
+    if len(received) != hexlen:
+        return 0
+    return 1 if hmac.compare_digest(expected, received) else 0
 
 
 # --------------------------------------------------------------------------------------
@@ -400,7 +614,17 @@ _W = r"[ \t\r\n]"
 _QCHARS = r'[\t\x20\x21\x23-\x5b\x5d-\x7e\x80-\ud7ff\ue000-\U0010ffff]*'
 _UNQ = r"[\x21\x23-\x2b\x2d-\x7e]+"
 _PARAM_SRC = rf'{_TCH}+{_W}*={_W}*(?:"{_QCHARS}"|{_UNQ})'
-_SIMPLE = re.compile(rf"{_W}*({_TCH}+){_W}+({_PARAM_SRC}(?:{_W}*,{_W}*{_PARAM_SRC})*){_W}*")
+_SEP = rf"{_W}*,[ \t\r\n,]*"
+# The regex tier matches one challenge at a time: "scheme name=value, ..." with plain
+# quoted strings (no quoted-pair, no CR/LF inside quotes), the state machine's
+# separators, and then either the end or a separator before the next "scheme name=".
+# The grammar is unambiguous (a token then white space then a token starts a challenge,
+# a token then "=" is a parameter), so a match reads exactly as the state machine
+# would, except for the cases ``tokenize`` hands back to it.
+_CHALLENGE = re.compile(
+    rf"[ \t\r\n,]*({_TCH}+){_W}+({_PARAM_SRC}(?:{_SEP}{_PARAM_SRC})*)"
+    rf"(?:{_SEP}(?={_TCH}+{_W}+{_TCH}+{_W}*=)|{_W}*(?:,[ \t\r\n,]*)?\Z)"
+)
 _PARAM = re.compile(rf'({_TCH}+){_W}*={_W}*(?:"({_QCHARS})"|({_UNQ}))')
 
 
@@ -410,24 +634,31 @@ def tokenize(value: str, max_length: int, max_params: int) -> list[Item]:
         raise TypeError("header value must be str")
     if len(value) > max_length:
         raise MalformedHeader(f"header value longer than {max_length} characters", max_length)
-    m = _SIMPLE.fullmatch(value)
+    m = _CHALLENGE.match(value)
     if m is None:
         return _tokenize_slow(value, max_params)
-    params: Params = {}
-    items = 1
-    for pm in _PARAM.finditer(value, m.start(2), m.end(2)):
-        name = pm.group(1).lower()
-        quoted = pm.group(2)
-        if quoted is None:
-            quoted = pm.group(3)
-            if items == 1 and not quoted.strip("="):
-                # "scheme name==" reads as token68 in the full grammar
-                return _tokenize_slow(value, max_params)
-        if name in params or items >= max_params:
+    out: list[Item] = []
+    items = 0
+    n = len(value)
+    while True:
+        # findall gives "" for the branch not taken; a bare value is never empty
+        pairs = _PARAM.findall(value, m.start(2), m.end(2))
+        bare = pairs[0][2]
+        if bare and not bare.strip("="):
+            # "scheme name==" reads as token68 in the full grammar
             return _tokenize_slow(value, max_params)
-        items += 1
-        params[name] = quoted
-    return [(m.group(1), None, params)]
+        params = {name.lower(): bare or quoted for name, quoted, bare in pairs}
+        items += 1 + len(pairs)
+        if len(params) != len(pairs) or items > max_params:
+            # a duplicate name or too many items: the state machine raises the error
+            return _tokenize_slow(value, max_params)
+        out.append((m.group(1), None, params))
+        end = m.end()
+        if end == n:
+            return out
+        m = _CHALLENGE.match(value, end)
+        if m is None:
+            return _tokenize_slow(value, max_params)
 
 
 # The machines' twin functions live in their own modules; re-exported so that both twins

@@ -303,12 +303,108 @@ static SD__UNUSED const uint32_t sd__iv256[8] = {
         (h) = t1_ + SD__S256_BSIG0(a) + SD__MAJ((a), (b), (c));               \
     } while (0)
 
+/* x86-64 SHA extensions (SHA-NI): the same compression in hardware, about six
+   times faster than the rounds above (a 1 KiB auth-int body is 16 blocks). Used
+   only when CPUID says the CPU has them (checked once); SD_NO_SHANI disables the
+   path at compile time. The four SHA-256 rounds per step follow the instructions'
+   definitions (Intel SDM: SHA256RNDS2 takes C,D,G,H and A,B,E,F and two W+K
+   words; SHA256MSG1/MSG2 compute the sigma0/sigma1 parts of the schedule). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) &&       \
+    !defined(SD_NO_SHANI) && !defined(__cplusplus)
+#define SD__SHANI 1
+#include <cpuid.h>
+#include <immintrin.h>
+
+__attribute__((target("sha,sse4.1,ssse3"))) static SD__UNUSED void
+sd__sha256_blocks_shani(uint32_t *st, const unsigned char *p, size_t nblk)
+{
+    const __m128i bswap = _mm_set_epi64x(0x0c0d0e0f08090a0bULL, 0x0405060700010203ULL);
+    __m128i abef, cdgh, tmp, save0, save1, wk, w0, w1, w2, w3, w4;
+    int i;
+
+    /* st is A..H; the instructions want the state as ABEF and CDGH, lane 3 first */
+    tmp = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)st), 0xB1);
+    cdgh = _mm_shuffle_epi32(_mm_loadu_si128((const __m128i *)(const void *)(st + 4)), 0x1B);
+    abef = _mm_alignr_epi8(tmp, cdgh, 8);
+    cdgh = _mm_blend_epi16(cdgh, tmp, 0xF0);
+
+    while (nblk--) {
+        save0 = abef;
+        save1 = cdgh;
+        w0 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)p), bswap);
+        w1 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 16)), bswap);
+        w2 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 32)), bswap);
+        w3 = _mm_shuffle_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + 48)), bswap);
+        for (i = 0; i < 16; i++) {
+            /* w0 holds W[4i..4i+3]; four rounds, two per instruction */
+            wk = _mm_add_epi32(w0, _mm_loadu_si128((const __m128i *)(const void *)(sd__k256 + 4 * i)));
+            cdgh = _mm_sha256rnds2_epu32(cdgh, abef, wk);
+            abef = _mm_sha256rnds2_epu32(abef, cdgh, _mm_shuffle_epi32(wk, 0x0E));
+            /* W[t] = s1(W[t-2]) + W[t-7] + s0(W[t-15]) + W[t-16], four at a time */
+            w4 = _mm_sha256msg1_epu32(w0, w1);
+            w4 = _mm_add_epi32(w4, _mm_alignr_epi8(w3, w2, 4));
+            w4 = _mm_sha256msg2_epu32(w4, w3);
+            w0 = w1;
+            w1 = w2;
+            w2 = w3;
+            w3 = w4;
+        }
+        abef = _mm_add_epi32(abef, save0);
+        cdgh = _mm_add_epi32(cdgh, save1);
+        p += 64;
+    }
+
+    tmp = _mm_shuffle_epi32(abef, 0x1B);
+    cdgh = _mm_shuffle_epi32(cdgh, 0xB1);
+    _mm_storeu_si128((__m128i *)(void *)st, _mm_blend_epi16(tmp, cdgh, 0xF0));
+    _mm_storeu_si128((__m128i *)(void *)(st + 4), _mm_alignr_epi8(cdgh, tmp, 8));
+}
+
+/* 1 if the CPU has SHA-NI, SSSE3 and SSE4.1; 0 if not; -1 before the first check
+   (a race only repeats the check: every thread stores the same answer). */
+static int sd__shani = -1;
+
+SD__IFN int sd__has_shani(void)
+{
+    unsigned int a, b, c, d;
+    int ok = 0;
+    if (sd__shani >= 0)
+        return sd__shani;
+    if (__get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 9)) && (c & (1u << 19)) &&
+        __get_cpuid_count(7, 0, &a, &b, &c, &d) && (b & (1u << 29)))
+        ok = 1;
+    sd__shani = ok;
+    return ok;
+}
+#endif
+
+/* Whether SHA-256 runs on SHA-NI: allow = 0 forces the portable rounds (tests
+   compare the two), allow = 1 uses the hardware when the CPU has it. */
+SD__FN int sd_sha256_hw(int allow)
+{
+#ifdef SD__SHANI
+    sd__shani = -1;
+    if (!allow)
+        sd__shani = 0;
+    return sd__has_shani();
+#else
+    (void)allow;
+    return 0;
+#endif
+}
+
 SD__FN void sd__sha256_blocks(uint32_t *st, const unsigned char *p, size_t nblk)
 {
     uint32_t W[64];
     uint32_t a, b, c, d, e, f, g, h;
     int t;
 
+#ifdef SD__SHANI
+    if (sd__has_shani()) {
+        sd__sha256_blocks_shani(st, p, nblk);
+        return;
+    }
+#endif
     while (nblk--) {
         /* Message schedule, §6.2.2 step 1. */
         for (t = 0; t < 16; t++)

@@ -68,6 +68,17 @@ ALGORITHMS: dict[str, Algorithm] = {
 }
 
 
+# Exact tokens as hosts and headers spell them (registered and upper-case): the wrappers'
+# fast paths look a str up here before anything else.
+_BY_TOKEN: dict[str, Algorithm] = {**{a.token: a for a in ALGORITHMS.values()}, **ALGORITHMS}
+
+
+# the same, as (hash id, -sess, HA1 hex length): what compute_response's fast path needs
+_SPECS: dict[str, tuple[int, bool, int]] = {
+    token: (a.hash_id, a.sess, a.hex_length) for token, a in _BY_TOKEN.items()
+}
+
+
 def get_algorithm(token: Union[str, Algorithm, None]) -> Algorithm:
     """The registered algorithm for a token; an absent token means MD5 (RFC 7616 §3.3)."""
     if token is None:
@@ -91,6 +102,10 @@ def qop_code(qop: Optional[str]) -> int:
     if code is None:
         raise MalformedHeader(f"unknown qop value {qop[:32]!r}")
     return code
+
+
+# nc as clients send it, 8 hex digits, for the first counts of a nonce
+_NC_TEXT = tuple(f"{n:08x}" for n in range(256))
 
 
 def _nc_text(nc: Union[int, str, None]) -> str:
@@ -137,7 +152,9 @@ def compute_ha1(
     For a -sess algorithm this is still the stored HA1; the session HA1 also needs the
     nonce and cnonce and is derived inside :func:`compute_response`.
     """
-    alg = get_algorithm(algorithm)
+    alg = _BY_TOKEN.get(algorithm) if type(algorithm) is str else None
+    if alg is None:
+        alg = get_algorithm(algorithm)
     return _impl.ha1(alg.hash_id, username, realm, password)
 
 
@@ -168,6 +185,31 @@ def compute_response(
     Without ``qop`` this is the RFC 2069 form H(HA1:nonce:HA2); ``nc`` may be an int
     (rendered as 8 hex digits) or the exact text sent.
     """
+    # The usual call (a registered token, qop auth/auth-int with cnonce and a valid nc,
+    # one of ha1= / password=) goes straight to the core: every check below is one the
+    # general path makes too, in an order where none of them can raise before the core
+    # does, so any other call takes the general path and gets its errors.
+    spec = _SPECS.get(algorithm) if type(algorithm) is str else None
+    code = _QOP_CODES.get(qop) if type(qop) is str else None
+    if spec is not None and code is not None and cnonce is not None:
+        hid, sess, hexlen = spec
+        if type(nc) is int and 0 < nc <= 0xFFFFFFFF:  # an int first: what clients pass
+            nc_text: Optional[str] = _NC_TEXT[nc] if nc < 256 else f"{nc:08x}"
+        elif type(nc) is str:
+            nc_text = nc
+        else:
+            nc_text = None
+        if nc_text is not None:
+            if password is None and type(ha1) is str and len(ha1) == hexlen:
+                the_ha1 = ha1.lower()
+            elif ha1 is None and password is not None:
+                the_ha1 = _impl.ha1(hid, username, realm, password)
+            else:
+                the_ha1 = ""
+            if the_ha1:
+                if sess:
+                    the_ha1 = _impl.ha1_sess(hid, the_ha1, nonce, cnonce)
+                return _impl.response(hid, the_ha1, method, uri, nonce, nc_text, cnonce, code, body)
     alg = get_algorithm(algorithm)
     code = qop_code(qop)
     the_ha1 = _effective_ha1(alg, username, realm, password, ha1, nonce, cnonce)

@@ -53,9 +53,19 @@ def _check_text(name: str, value: str) -> str:
     return value
 
 
+# Values that are tokens, seen in nearly every header: a set look-up spares the regex.
+_COMMON_TOKENS = frozenset(
+    ("MD5", "MD5-sess", "SHA-256", "SHA-256-sess", "SHA-512-256", "SHA-512-256-sess",
+     "md5", "md5-sess", "sha-256", "sha-256-sess", "sha-512-256", "sha-512-256-sess",
+     "MD5-SESS", "SHA-256-SESS", "SHA-512-256-SESS", "auth", "auth-int", "UTF-8")
+)  # fmt: skip
+
+
 def _token_field(name: str, value: Optional[str]) -> Optional[str]:
     """A parsed field that is rendered bare must be a token, or it could inject parameters."""
-    if value is not None and not _TOKEN.fullmatch(value):
+    if value is None or value in _COMMON_TOKENS or (value.isalnum() and value.isascii()):
+        return value  # ASCII letters and digits (an nc) are token characters
+    if not _TOKEN.fullmatch(value):
         raise MalformedHeader(f"{name} is not a token: {value[:40]!r}")
     return value
 
@@ -88,6 +98,16 @@ def _check_extra(extra: Optional[Mapping[str, str]], known: frozenset[str]) -> d
             raise LocalProtocolError(f"parameter {lname!r} is not an extra parameter")
         out[lname] = _check_text(lname, value)
     return out
+
+
+# The qop lists servers send, already split (Challenge._from_item's reading of them).
+_QOP_LISTS = {
+    "auth": ("auth",),
+    "auth-int": ("auth-int",),
+    "auth,auth-int": ("auth", "auth-int"),
+    "auth-int,auth": ("auth-int", "auth"),
+    "auth, auth-int": ("auth", "auth-int"),
+}
 
 
 class Challenge:
@@ -149,28 +169,42 @@ class Challenge:
 
     @classmethod
     def _from_item(cls, scheme: str, token68: Optional[str], params: dict[str, str]) -> Challenge:
+        # runs once per parsed challenge: local names, inlined helpers, no regex for the
+        # usual algorithm and qop values
         self = cls.__new__(cls)
-        self.scheme = _canonical_scheme(scheme)
+        self.scheme = scheme = "Digest" if scheme == "Digest" else _canonical_scheme(scheme)
         self.token68 = token68
-        self.realm = params.pop("realm", None)
-        self.nonce = params.pop("nonce", None)
-        self.algorithm = _token_field("algorithm", params.pop("algorithm", None))
-        qop = params.pop("qop", None)
-        self.qop = tuple(q.strip(" \t").lower() for q in qop.split(",") if q.strip(" \t")) if qop else ()
-        for q in self.qop:
-            _token_field("qop", q)
-        self.opaque = params.pop("opaque", None)
-        self.stale = _bool_param(params.pop("stale", None))
-        self.domain = params.pop("domain", None)
-        self.userhash = _bool_param(params.pop("userhash", None))
-        self.charset = _token_field("charset", params.pop("charset", None))
+        pop = params.pop
+        self.realm = realm = pop("realm", None)
+        self.nonce = nonce = pop("nonce", None)
+        algorithm = pop("algorithm", None)
+        if algorithm is not None and algorithm not in _COMMON_TOKENS:
+            _token_field("algorithm", algorithm)
+        self.algorithm = algorithm
+        qop = pop("qop", None)
+        if not qop:
+            self.qop = ()
+        else:
+            found = _QOP_LISTS.get(qop)
+            if found is None:
+                found = tuple(q.strip(" \t").lower() for q in qop.split(",") if q.strip(" \t"))
+                for q in found:
+                    _token_field("qop", q)
+            self.qop = found
+        self.opaque = pop("opaque", None)
+        stale = pop("stale", None)
+        self.stale = stale is not None and stale.lower() == "true"
+        self.domain = pop("domain", None)
+        userhash = pop("userhash", None)
+        self.userhash = userhash is not None and userhash.lower() == "true"
+        self.charset = _token_field("charset", pop("charset", None))
         self.extra = params
-        if self.scheme == "Digest":
+        if scheme == "Digest":
             if token68 is not None:
                 raise MalformedHeader("a Digest challenge takes parameters, not token68")
-            if self.realm is None:
+            if realm is None:
                 raise MalformedHeader("Digest challenge without realm")
-            if self.nonce is None:
+            if nonce is None:
                 raise MalformedHeader("Digest challenge without nonce")
         return self
 
@@ -316,10 +350,12 @@ class Credentials:
 
     @classmethod
     def _from_item(cls, scheme: str, token68: Optional[str], params: dict[str, str]) -> Credentials:
+        # runs once per parsed request: local names, inlined helpers, no regex for the
+        # usual algorithm, qop and nc values
         self = cls.__new__(cls)
-        self.scheme = _canonical_scheme(scheme)
+        self.scheme = scheme = "Digest" if scheme == "Digest" else _canonical_scheme(scheme)
         self.token68 = token68
-        if self.scheme != "Digest":
+        if scheme != "Digest":
             for name in cls.__slots__[1:-2]:
                 setattr(self, name, None)
             self.userhash = self.username_star = False
@@ -352,19 +388,25 @@ class Credentials:
         self.nonce = nonce
         self.uri = uri
         self.response = response
-        self.algorithm = _token_field("algorithm", pop("algorithm", None))
-        self.cnonce = pop("cnonce", None)
+        algorithm = pop("algorithm", None)
+        if algorithm is not None and algorithm not in _COMMON_TOKENS:
+            _token_field("algorithm", algorithm)
+        self.algorithm = algorithm
+        self.cnonce = cnonce = pop("cnonce", None)
         self.opaque = pop("opaque", None)
-        self.qop = _token_field("qop", pop("qop", None))
-        self.nc = _token_field("nc", pop("nc", None))
+        qop = pop("qop", None)
+        if qop is not None and qop not in _COMMON_TOKENS:
+            _token_field("qop", qop)
+        self.qop = qop
+        self.nc = nc = _token_field("nc", pop("nc", None))
         userhash = pop("userhash", None)
-        self.userhash = _bool_param(userhash)
+        self.userhash = userhash is not None and userhash.lower() == "true"
         self.extra = params
-        if self.qop is not None:
+        if qop is not None:
             # RFC 7616 §3.4: cnonce and nc MUST be sent when qop is
-            if self.nc is None:
+            if nc is None:
                 raise MalformedHeader("qop without nc")
-            if self.cnonce is None:
+            if cnonce is None:
                 raise MalformedHeader("qop without cnonce")
         return self
 
