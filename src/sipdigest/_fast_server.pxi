@@ -1,3 +1,432 @@
 # The server machine's C twin functions, included at the end of _fast.pyx (so they see
 # its cdef helpers). Their pure-Python twins live in _pure_server.py, whose __all__
-# lists the names both twins must expose.
+# lists the names both twins must expose; _pure_server is the reference.
+
+from libc.stdint cimport int64_t, uint64_t
+from libc.math cimport INFINITY
+from libc.string cimport memset
+
+cdef extern from "Python.h":
+    Py_hash_t _Py_HashBytes(const void *, Py_ssize_t)
+    void *PyMem_Calloc(size_t, size_t)
+
+
+# --------------------------------------------------------------------------------------
+# scan_credentials: _pure_server.scan_credentials in one pass, no dict, no name strings
+
+cdef enum:
+    S_USERNAME
+    S_REALM
+    S_NONCE
+    S_URI
+    S_RESPONSE
+    S_ALGORITHM
+    S_CNONCE
+    S_OPAQUE
+    S_QOP
+    S_NC
+    S_USERHASH
+    S_COUNT
+    _S_REQUIRED = (1 << S_USERNAME) | (1 << S_REALM) | (1 << S_NONCE) | (1 << S_URI) \
+        | (1 << S_RESPONSE) | (1 << S_CNONCE) | (1 << S_QOP) | (1 << S_NC)
+
+
+cdef inline bint _lit(const char *p, Py_ssize_t n, const char *lit, Py_ssize_t m) noexcept nogil:
+    return n == m and memcmp(p, lit, m) == 0
+
+
+cdef int _scan_name(const char *p, Py_ssize_t n) noexcept nogil:
+    """The id of an exact lower-case name the server reads, or -1."""
+    if n == 2:
+        return S_NC if _lit(p, n, b"nc", 2) else -1
+    if n == 3:
+        if _lit(p, n, b"uri", 3):
+            return S_URI
+        return S_QOP if _lit(p, n, b"qop", 3) else -1
+    if n == 5:
+        if _lit(p, n, b"realm", 5):
+            return S_REALM
+        return S_NONCE if _lit(p, n, b"nonce", 5) else -1
+    if n == 6:
+        if _lit(p, n, b"cnonce", 6):
+            return S_CNONCE
+        return S_OPAQUE if _lit(p, n, b"opaque", 6) else -1
+    if n == 8:
+        if _lit(p, n, b"username", 8):
+            return S_USERNAME
+        if _lit(p, n, b"response", 8):
+            return S_RESPONSE
+        return S_USERHASH if _lit(p, n, b"userhash", 8) else -1
+    if n == 9:
+        return S_ALGORITHM if _lit(p, n, b"algorithm", 9) else -1
+    return -1
+
+
+cdef int _scan_algorithm(_text t) noexcept nogil:
+    """nonce.ALGORITHM_CODES index of a registered token (any case), or -1."""
+    if _ieq(t.p, t.n, b"md5", 3):
+        return 0
+    if _ieq(t.p, t.n, b"md5-sess", 8):
+        return 1
+    if _ieq(t.p, t.n, b"sha-256", 7):
+        return 2
+    if _ieq(t.p, t.n, b"sha-256-sess", 12):
+        return 3
+    if _ieq(t.p, t.n, b"sha-512-256", 11):
+        return 4
+    if _ieq(t.p, t.n, b"sha-512-256-sess", 16):
+        return 5
+    return -1
+
+
+cdef inline int _hexval(char c) noexcept nogil:
+    if 0x30 <= c <= 0x39:
+        return c - 0x30
+    if 0x61 <= c <= 0x66:
+        return c - 0x57
+    return c - 0x37  # A-F (the caller checked _hex8)
+
+
+def scan_credentials(value, realm, max_length):
+    """The fields of one plain Digest credentials value for ``realm``, or None
+    (see _pure_server.scan_credentials)."""
+    if type(value) is not str or not isinstance(realm, str):
+        raise TypeError("header value and realm must be str")
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value), i, start, vstart, vend
+    cdef const char *s
+    cdef const char *quote
+    cdef _text field[S_COUNT]
+    cdef unsigned int seen = 0
+    cdef int pid, code = 0, qcode, k
+    cdef unsigned long count = 0
+    if n > _limit(max_length) or not PyUnicode_IS_ASCII(value):
+        return None
+    s = <const char *>PyUnicode_1BYTE_DATA(value)
+    if n < 7 or not _ieq(s, 6, b"digest", 6) or not _is(<unsigned char>s[6], C_OWS):
+        return None
+    i = _skip(s, n, 7, C_OWS)
+    while True:
+        start = i
+        i = _skip(s, n, i, C_TCHAR)
+        pid = _scan_name(s + start, i - start)
+        if pid < 0:
+            return None
+        i = _skip(s, n, i, C_OWS)
+        if i == n or s[i] != _EQUALS:
+            return None
+        i = _skip(s, n, i + 1, C_OWS)
+        if i < n and s[i] == _DQUOTE:
+            vstart = i + 1
+            quote = <const char *>memchr(s + vstart, _DQUOTE, n - vstart)
+            if quote == NULL:
+                return None
+            vend = quote - s
+            if not _qdtext_span(<const unsigned char *>s + vstart, vend - vstart):
+                return None
+            i = vend + 1
+        else:
+            vstart = i
+            i = _skip(s, n, i, C_UNQ)
+            if i == vstart or s[vstart] == _EQUALS:
+                return None
+            vend = i
+        if seen & (1u << pid):
+            return None
+        seen |= 1u << pid
+        field[pid].p = s + vstart
+        field[pid].n = vend - vstart
+        i = _skip(s, n, i, C_OWS)
+        if i == n:
+            break
+        if s[i] != _COMMA:
+            return None
+        i = _skip(s, n, i + 1, C_OWS)
+    if (seen & _S_REQUIRED) != _S_REQUIRED:
+        return None
+    if not PyUnicode_IS_ASCII(realm) or not _lit(field[S_REALM].p, field[S_REALM].n,
+                                                <const char *>PyUnicode_1BYTE_DATA(realm),
+                                                PyUnicode_GET_LENGTH(realm)):
+        return None
+    if seen & (1u << S_ALGORITHM):
+        code = _scan_algorithm(field[S_ALGORITHM])
+        if code < 0:
+            return None
+    if _lit(field[S_QOP].p, field[S_QOP].n, b"auth", 4):
+        qcode = _QOP_AUTH
+    elif _lit(field[S_QOP].p, field[S_QOP].n, b"auth-int", 8):
+        qcode = _QOP_AUTH_INT
+    else:
+        return None
+    if not _hex8(field[S_NC]):
+        return None
+    for k in range(8):
+        count = (count << 4) | <unsigned long>_hexval(field[S_NC].p[k])
+    return (
+        _ascii(<const Py_UCS1 *>field[S_USERNAME].p, field[S_USERNAME].n, False),
+        _ascii(<const Py_UCS1 *>field[S_NONCE].p, field[S_NONCE].n, False),
+        _ascii(<const Py_UCS1 *>field[S_URI].p, field[S_URI].n, False),
+        _ascii(<const Py_UCS1 *>field[S_RESPONSE].p, field[S_RESPONSE].n, False),
+        code,
+        qcode,
+        _ascii(<const Py_UCS1 *>field[S_NC].p, 8, False),
+        _ascii(<const Py_UCS1 *>field[S_CNONCE].p, field[S_CNONCE].n, False),
+        count,
+        bool(seen & (1u << S_USERHASH)
+             and _ieq(field[S_USERHASH].p, field[S_USERHASH].n, b"true", 4)),
+        _ascii(<const Py_UCS1 *>field[S_OPAQUE].p, field[S_OPAQUE].n, False)
+        if seen & (1u << S_OPAQUE) else None,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# ReplayWindows: _pure_server.ReplayWindows over flat C arrays
+#
+# Entries live in insertion order in parallel arrays (the array is the eviction ring);
+# an open-addressing index (linear probing, load <= 1/2, entry number + 1, 0 = empty)
+# finds a key. Keys are hashed as Python hashes bytes (SipHash under the interpreter's
+# seed), so a peer cannot aim collisions at it. Removal is backward-shift deletion.
+
+cdef enum:
+    _EXP_MAX_BITS = 48
+
+cdef uint64_t _EXP_MAXV = (<uint64_t>1 << 48) - 1
+
+
+cdef uint64_t _replay_expiry(object expires) except? 0xFFFFFFFFFFFFFFFF:
+    """_pure_server._expiry."""
+    cdef double e
+    if type(expires) is not float and type(expires) is not int:
+        raise TypeError("expires must be a number")
+    if type(expires) is int:
+        if expires <= 0:
+            return 0 if expires <= -1 else 1
+        if expires >= _EXP_MAXV:
+            return _EXP_MAXV
+        return <uint64_t>(<int64_t>expires) + 1
+    e = expires
+    if e != e or e == -INFINITY:
+        return _EXP_MAXV
+    if e <= 0:
+        return 0 if e <= -1 else 1
+    if e >= <double>_EXP_MAXV:
+        return _EXP_MAXV
+    return <uint64_t>e + 1  # e > 0: truncation is floor
+
+
+cdef class ReplayWindows:
+    """ReplayWindows(capacity, max_window)
+--
+
+Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
+    (see _pure_server.ReplayWindows)."""
+
+    cdef Py_ssize_t _capacity, _count, _hand, _words, _max_window
+    cdef size_t _imask
+    cdef int64_t _watermark
+    cdef uint64_t *_keys
+    cdef uint64_t *_exps
+    cdef uint32_t *_highs
+    cdef uint32_t *_masks     # _words 32-bit words per entry, bit i = count high - i
+    cdef uint32_t *_index
+    cdef uint32_t _top        # the valid bits of an entry's last word
+
+    def __cinit__(self, capacity, max_window):
+        if type(capacity) is not int or not 0 < capacity <= 1 << 30:
+            raise ValueError("capacity must be a positive int (at most 2**30)")
+        if type(max_window) is not int or not 0 < max_window <= 1 << 16:
+            raise ValueError("max_window must be a positive int (at most 65536)")
+        cdef Py_ssize_t cap = capacity
+        cdef size_t size = 2
+        while size < <size_t>(2 * cap):
+            size <<= 1
+        self._capacity = cap
+        self._max_window = max_window
+        self._words = (self._max_window + 31) // 32
+        self._top = 0xFFFFFFFF if self._max_window % 32 == 0 else \
+            ((<uint32_t>1 << (self._max_window % 32)) - 1)
+        self._imask = size - 1
+        self._watermark = -1
+        self._keys = <uint64_t *>PyMem_Malloc(cap * sizeof(uint64_t))
+        self._exps = <uint64_t *>PyMem_Malloc(cap * sizeof(uint64_t))
+        self._highs = <uint32_t *>PyMem_Malloc(cap * sizeof(uint32_t))
+        self._masks = <uint32_t *>PyMem_Malloc(cap * self._words * sizeof(uint32_t))
+        self._index = <uint32_t *>PyMem_Calloc(size, sizeof(uint32_t))
+        if (self._keys == NULL or self._exps == NULL or self._highs == NULL
+                or self._masks == NULL or self._index == NULL):
+            raise MemoryError()
+
+    def __dealloc__(self):
+        PyMem_Free(self._keys)
+        PyMem_Free(self._exps)
+        PyMem_Free(self._highs)
+        PyMem_Free(self._masks)
+        PyMem_Free(self._index)
+
+    cdef size_t _home(self, uint64_t key) noexcept:
+        return <size_t>_Py_HashBytes(&key, 8) & self._imask
+
+    cdef void _unlink(self, uint64_t key) noexcept:
+        """Remove ``key`` (present) from the index, shifting its probe run back."""
+        cdef size_t i = self._home(key), j, home
+        cdef uint32_t e
+        while self._keys[self._index[i] - 1] != key:
+            i = (i + 1) & self._imask
+        j = i
+        while True:
+            j = (j + 1) & self._imask
+            e = self._index[j]
+            if e == 0:
+                break
+            home = self._home(self._keys[e - 1])
+            # leave it if its home lies cyclically in (i, j]
+            if (i <= j and i < home <= j) or (i > j and (home > i or home <= j)):
+                continue
+            self._index[i] = e
+            i = j
+        self._index[i] = 0
+
+    def check_and_record(self, key, nc, window, now, expires):
+        """True when ``nc`` is new for ``key`` (and now recorded); see ``ReplayStore``."""
+        if type(key) is not bytes or PyBytes_GET_SIZE(key) != 8:
+            raise TypeError("key must be 8 bytes")
+        if type(nc) is not int or type(window) is not int:
+            raise TypeError("nc and window must be int")
+        if not 0 <= nc <= 0xFFFFFFFF:
+            raise ValueError("nc must be in [0, 2**32)")
+        if window > self._max_window:
+            raise ValueError("window is larger than this store's max_window")
+        cdef uint64_t k, exp
+        cdef uint32_t c = nc, high, e
+        cdef size_t i
+        cdef Py_ssize_t slot, w, age, shift, ws, bs, win
+        cdef uint32_t *m
+        memcpy(&k, PyBytes_AS_STRING(key), 8)
+        i = self._home(k)
+        while True:
+            e = self._index[i]
+            if e == 0:
+                break
+            if self._keys[e - 1] == k:
+                break
+            i = (i + 1) & self._imask
+        if e == 0:  # a new key
+            exp = _replay_expiry(expires)
+            if <int64_t>exp <= self._watermark:
+                return False  # it may have been here and been evicted: never fresh again
+            slot = self._hand
+            if self._count == self._capacity:  # the ring is full: evict its oldest
+                if <int64_t>self._exps[slot] > self._watermark:
+                    self._watermark = <int64_t>self._exps[slot]
+                self._unlink(self._keys[slot])
+                # the probe run may have moved: find the new key's free slot again
+                i = self._home(k)
+                while self._index[i] != 0:
+                    i = (i + 1) & self._imask
+            else:
+                self._count += 1
+            self._hand = slot + 1 if slot + 1 < self._capacity else 0
+            self._keys[slot] = k
+            self._exps[slot] = exp
+            self._highs[slot] = c
+            m = self._masks + slot * self._words
+            memset(m, 0, self._words * sizeof(uint32_t))
+            m[0] = 1
+            self._index[i] = <uint32_t>(slot + 1)
+            return True
+        if window <= 0:
+            return False
+        win = window
+        slot = e - 1
+        high = self._highs[slot]
+        m = self._masks + slot * self._words
+        if c > high:
+            shift = c - high
+            self._highs[slot] = c
+            if shift >= self._max_window:
+                memset(m, 0, self._words * sizeof(uint32_t))
+            else:
+                ws = shift // 32
+                bs = shift % 32
+                w = self._words - 1
+                while w >= 0:
+                    e = 0
+                    if w - ws >= 0:
+                        e = m[w - ws] << bs
+                        if bs and w - ws - 1 >= 0:
+                            e |= m[w - ws - 1] >> (32 - bs)
+                    m[w] = e
+                    w -= 1
+                m[self._words - 1] &= self._top
+            m[0] |= 1
+            return True
+        age = high - c
+        if age >= win or (m[age // 32] >> (age % 32)) & 1:
+            return False
+        m[age // 32] |= <uint32_t>1 << (age % 32)
+        return True
+
+    def __len__(self):
+        return self._count
+
+    @property
+    def capacity(self):
+        return self._capacity
+
+    @property
+    def max_window(self):
+        return self._max_window
+
+
+# --------------------------------------------------------------------------------------
+# mint_challenge: _pure_server.mint_challenge, the payload packed and the value
+# assembled in C
+
+def mint_challenge(key, head, tail, code, qbits, flags, issued_ms, pool, pos, tag):
+    """``head + nonce + tail`` (see _pure_server.mint_challenge)."""
+    if type(head) is not str or type(tail) is not str:
+        raise TypeError("head and tail must be str")
+    if type(pool) is not bytes or type(pos) is not int:
+        raise TypeError("pool must be bytes and pos an int")
+    if not 0 <= pos <= PyBytes_GET_SIZE(pool) - 8:
+        raise ValueError("pool holds no 8-byte id at pos")
+    if type(tag) is not bytes or PyBytes_GET_SIZE(tag) != 6:
+        raise ValueError("tag must be 6 bytes")
+    if type(code) is not int or type(qbits) is not int or type(flags) is not int:
+        raise TypeError("code, qbits and flags must be int")
+    if type(issued_ms) is not int:
+        raise TypeError("issued_ms must be int")
+    if (not 0 <= code <= 255 or not 0 <= qbits <= 255 or not 0 <= flags <= 255
+            or not -(1 << 63) <= issued_ms < (1 << 63)):
+        raise OverflowError("a nonce field is out of range")
+    cdef _text k
+    cdef unsigned char raw[42]
+    cdef unsigned char mac[32]
+    cdef int64_t issued = issued_ms
+    cdef uint64_t u = <uint64_t>issued
+    cdef int b
+    cdef Py_ssize_t nh, nt
+    cdef str out
+    cdef Py_UCS1 *d
+    raw[0] = 1  # nonce.VERSION
+    raw[1] = <unsigned char>code
+    raw[2] = <unsigned char>qbits
+    raw[3] = <unsigned char>flags
+    for b in range(8):
+        raw[4 + b] = <unsigned char>(u >> (56 - 8 * b))
+    memcpy(raw + 12, PyBytes_AS_STRING(pool) + <Py_ssize_t>pos, 8)
+    memcpy(raw + 20, PyBytes_AS_STRING(tag), 6)
+    _get_text(key, &k)
+    _hmac(&k, raw, 26, mac)
+    memcpy(raw + 26, mac, _MAC_LEN)
+    if not PyUnicode_IS_ASCII(head) or not PyUnicode_IS_ASCII(tail):
+        nonce = PyUnicode_New(56, 127)
+        _b64url_encode(raw, 42, PyUnicode_1BYTE_DATA(nonce))
+        return head + nonce + tail
+    nh = PyUnicode_GET_LENGTH(head)
+    nt = PyUnicode_GET_LENGTH(tail)
+    out = PyUnicode_New(nh + 56 + nt, 127)
+    d = PyUnicode_1BYTE_DATA(out)
+    memcpy(d, PyUnicode_1BYTE_DATA(head), nh)
+    _b64url_encode(raw, 42, d + nh)
+    memcpy(d + nh + 56, PyUnicode_1BYTE_DATA(tail), nt)
+    return out

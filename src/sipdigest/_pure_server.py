@@ -1,8 +1,219 @@
 """The server machine's pure-Python twin functions (their C twins: _fast_server.pxi).
 
 ``__all__`` is the list both twins expose; ``_impl`` binds each name from the twin in use.
+
+* ``scan_credentials`` reads the common shape of one Digest credentials value for a
+  given realm into a fixed-order tuple, with no dict and no name strings. It answers
+  None for everything else, so the server's general path (tokenizer, dict) decides
+  every unusual value and every error exactly as before: None is always a safe answer.
+* ``ReplayWindows`` is the table behind ``replay.MemoryReplayStore`` (sliding window
+  per nonce, ring eviction with a watermark; see ``replay.py``).
+* ``mint_challenge`` is one challenge header value: the template around a freshly
+  minted nonce (``nonce.py``), in one call.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+import re
+import struct
+
+from . import _pure
+
+__all__: list[str] = ["scan_credentials", "ReplayWindows", "mint_challenge"]
+
+# ---- scan_credentials ----------------------------------------------------------------
+
+_NAMES = "username|realm|nonce|uri|response|algorithm|cnonce|opaque|qop|nc|userhash"
+# qdtext without quoted-pair, CR/LF or other controls; an unquoted value is a non-empty
+# run of visible ASCII but '"' and ',' that does not start with '=' (which could read as
+# token68 in the full grammar)
+_PAIR_SRC = rf'(?:{_NAMES})[ \t]*=[ \t]*(?:"[\t !#-\[\]-~]*"|[!#-+\--<>-~][!#-+\--~]*)'
+_SHAPE = re.compile(
+    rf"[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+{_PAIR_SRC}(?:[ \t]*,[ \t]*{_PAIR_SRC})*[ \t]*", re.ASCII
+).fullmatch
+_PAIRS = re.compile(r'([a-z]+)[ \t]*=[ \t]*(?:"([^"]*)"|([^ \t,]+))', re.ASCII).findall
+_ALGORITHMS = {
+    t.lower(): i
+    for i, t in enumerate(
+        ("MD5", "MD5-sess", "SHA-256", "SHA-256-sess", "SHA-512-256", "SHA-512-256-sess")
+    )
+}  # the index is nonce.ALGORITHM_CODES's
+_QOPS = {"auth": 1, "auth-int": 2}  # _impl.QOP_AUTH, QOP_AUTH_INT
+_NC8 = re.compile(r"[0-9a-fA-F]{8}", re.ASCII).fullmatch
+
+Scanned = tuple[str, str, str, str, int, int, str, str, int, bool, "str | None"]
+"""(username, nonce, uri, response, algorithm code, qop code, nc, cnonce, count,
+userhash, opaque or None)."""
+
+
+def scan_credentials(value: str, realm: str, max_length: int) -> Scanned | None:
+    """The fields of one plain Digest credentials value for ``realm``, or None.
+
+    Plain means: ASCII, ``Digest`` (any case), then only the lower-case parameters the
+    server reads, each once, no quoted-pair or CR/LF, SP/HT as the only white space,
+    ``realm`` equal to ours, username, nonce, uri and response present, a registered
+    algorithm (absent: MD5), qop ``auth`` or ``auth-int`` with nc (8 hex digits) and
+    cnonce. Anything else is None: the general path reads it.
+    """
+    if type(value) is not str or not isinstance(realm, str):
+        raise TypeError("header value and realm must be str")
+    if len(value) > max_length or _SHAPE(value) is None:
+        return None
+    pairs = _PAIRS(value, 7)
+    p = {n: q or u for n, q, u in pairs}
+    if len(p) != len(pairs) or p.get("realm") != realm:
+        return None
+    username = p.get("username")
+    nonce = p.get("nonce")
+    uri = p.get("uri")
+    response = p.get("response")
+    nc = p.get("nc")
+    cnonce = p.get("cnonce")
+    if (
+        username is None
+        or nonce is None
+        or uri is None
+        or response is None
+        or nc is None
+        or cnonce is None
+    ):
+        return None
+    algorithm = p.get("algorithm")
+    code = 0 if algorithm is None else _ALGORITHMS.get(algorithm.lower())
+    qcode = _QOPS.get(p.get("qop"))  # type: ignore[arg-type]
+    if code is None or qcode is None or _NC8(nc) is None:
+        return None
+    userhash = p.get("userhash")
+    return (username, nonce, uri, response, code, qcode, nc, cnonce, int(nc, 16),
+            userhash is not None and userhash.lower() == "true", p.get("opaque"))  # fmt: skip
+
+
+# ---- ReplayWindows -------------------------------------------------------------------
+
+_NC_MAX = 0xFFFFFFFF
+_EXP_MAX = (1 << 48) - 1  # expiry, whole seconds rounded up, clamped to [0, 2**48)
+_HIGH_BITS, _EXP_BITS = 32, 48
+_MASK_SHIFT = _HIGH_BITS + _EXP_BITS
+
+
+def _expiry(expires: float) -> int:
+    """The stored expiry: an upper bound in whole seconds (it can only refuse more)."""
+    if type(expires) is not float and type(expires) is not int:
+        raise TypeError("expires must be a number")
+    if expires != expires or expires == -math.inf:  # NaN: the most conservative value
+        return _EXP_MAX
+    if expires <= 0:
+        return 0 if expires <= -1 else 1
+    if expires >= _EXP_MAX:
+        return _EXP_MAX
+    return math.floor(expires) + 1
+
+
+class ReplayWindows:
+    """Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys.
+
+    Per key: the highest count seen, a bitmask of the ``max_window`` counts below it
+    (bit *i*: count ``high - i`` was used) and the expiry, packed in one int; a ring of
+    keys evicts the oldest first and raises the watermark to its expiry. See
+    ``replay.py``.
+    """
+
+    __slots__ = ("_capacity", "_full", "_hand", "_max_window", "_ring", "_table", "_watermark")
+
+    def __init__(self, capacity: int, max_window: int) -> None:
+        if type(capacity) is not int or not 0 < capacity <= 1 << 30:
+            raise ValueError("capacity must be a positive int (at most 2**30)")
+        if type(max_window) is not int or not 0 < max_window <= 1 << 16:
+            raise ValueError("max_window must be a positive int (at most 65536)")
+        self._capacity = capacity
+        self._max_window = max_window
+        self._full = (1 << max_window) - 1
+        self._table: dict[bytes, int] = {}  # key -> mask << 80 | expiry << 32 | high
+        self._ring: list[bytes | None] = [None] * capacity
+        self._hand = 0
+        self._watermark = -1  # latest expiry of an evicted entry
+
+    def check_and_record(
+        self, key: bytes, nc: int, window: int, now: float, expires: float
+    ) -> bool:
+        """True when ``nc`` is new for ``key`` (and now recorded); see ``ReplayStore``."""
+        if type(key) is not bytes or len(key) != 8:
+            raise TypeError("key must be 8 bytes")
+        if type(nc) is not int or type(window) is not int:
+            raise TypeError("nc and window must be int")
+        if not 0 <= nc <= _NC_MAX:
+            raise ValueError("nc must be in [0, 2**32)")
+        if window > self._max_window:
+            raise ValueError("window is larger than this store's max_window")
+        table = self._table
+        packed = table.get(key)
+        if packed is None:
+            exp = _expiry(expires)
+            if exp <= self._watermark:
+                return False  # it may have been here and been evicted: never fresh again
+            hand = self._hand
+            old = self._ring[hand]
+            if old is not None:
+                wm = table.pop(old) >> _HIGH_BITS & _EXP_MAX
+                if wm > self._watermark:
+                    self._watermark = wm
+            self._ring[hand] = key
+            self._hand = hand + 1 if hand + 1 < self._capacity else 0
+            table[key] = 1 << _MASK_SHIFT | exp << _HIGH_BITS | nc
+            return True
+        if window <= 0:
+            return False
+        high = packed & _NC_MAX
+        mask = packed >> _MASK_SHIFT
+        if nc > high:
+            shift = nc - high
+            mask = 1 if shift >= self._max_window else (mask << shift | 1) & self._full
+            table[key] = mask << _MASK_SHIFT | packed & (_EXP_MAX << _HIGH_BITS) | nc
+            return True
+        age = high - nc
+        if age >= window or mask >> age & 1:
+            return False
+        table[key] = packed | 1 << (_MASK_SHIFT + age)
+        return True
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def max_window(self) -> int:
+        return self._max_window
+
+
+# ---- mint_challenge ------------------------------------------------------------------
+
+_pack = struct.Struct(">BBBBq8s6s").pack  # nonce.py's payload; version 1
+
+
+def mint_challenge(
+    key: bytes, head: str, tail: str, code: int, qbits: int, flags: int, issued_ms: int,
+    pool: bytes, pos: int, tag: bytes,
+) -> str:  # fmt: skip
+    """``head + nonce + tail``: the nonce over (code, qbits, flags, issued, the 8-byte id
+    ``pool[pos:pos+8]``, tag), minted as ``_pure.mint_nonce`` does."""
+    if type(head) is not str or type(tail) is not str:
+        raise TypeError("head and tail must be str")
+    if type(pool) is not bytes or type(pos) is not int:
+        raise TypeError("pool must be bytes and pos an int")
+    if not 0 <= pos <= len(pool) - 8:
+        raise ValueError("pool holds no 8-byte id at pos")
+    if type(tag) is not bytes or len(tag) != 6:
+        raise ValueError("tag must be 6 bytes")
+    if type(code) is not int or type(qbits) is not int or type(flags) is not int:
+        raise TypeError("code, qbits and flags must be int")
+    if type(issued_ms) is not int:
+        raise TypeError("issued_ms must be int")
+    try:
+        payload = _pack(1, code, qbits, flags, issued_ms, pool[pos : pos + 8], tag)
+    except struct.error:
+        raise OverflowError("a nonce field is out of range") from None
+    return f"{head}{_pure.mint_nonce(key, payload)}{tail}"

@@ -67,6 +67,7 @@ from .nonce import (
     BIND_CALL_ID,
     BIND_FROM_TAG,
     BIND_SOURCE,
+    ID_LEN,
     PAYLOAD_LEN,
     QOP_AUTH,
     QOP_AUTH_INT,
@@ -99,6 +100,9 @@ _COMMON = frozenset(
 _NC8 = re.compile(r"[0-9a-fA-F]{8}").fullmatch
 _unpack = _PAYLOAD.unpack
 _SMALL_NC = {f"{i:08x}": i for i in range(1, 1025)}  # the usual counts, without a regex
+_QTOK = (None, "auth", "auth-int")
+_MAX_WINDOW = 4096  # by qop code
+_Scanned = tuple[str, str, str, str, int, int, str, str, int, bool, Union[str, None]]
 
 
 class _Tokens(dict):  # type: ignore[type-arg]
@@ -123,6 +127,12 @@ _SERVER_REASONS = (
 _FAILED = "authentication failed"  # one detail for wrong password and unknown user
 _BASE_TOKEN = {a.token: a.token.removesuffix("-sess") for a in ALGORITHM_CODES}
 _HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _window(policy: ServerPolicy) -> int:
+    """The nonce-count window, at most 4096 counts: wider would cost the replay table
+    512 bytes a nonce for reordering no transport produces (older counts are refused)."""
+    return min(policy.replay_window, _MAX_WINDOW)
 
 
 def _uri_key(uri: str) -> str:
@@ -170,7 +180,7 @@ class Server:
         self._secret = policy.secret
         self._tag = self._box.tag(policy.realm)
         if replay_store is None and not policy.external_replay:
-            replay_store = MemoryReplayStore(policy.replay_capacity)
+            replay_store = MemoryReplayStore(policy.replay_capacity, _window(policy))
         self._store = replay_store
         self._record = None if replay_store is None else replay_store.check_and_record
         self._memo: ExpiringMemory[str, tuple[int, int, int, int, bytes, bytes]] | None = None
@@ -210,7 +220,7 @@ class Server:
             | (BIND_FROM_TAG if policy.bind_from_tag else 0)
             | (BIND_SOURCE if policy.bind_source else 0)
         )
-        self._window = 0 if policy.one_time_nonce else policy.replay_window
+        self._window = 0 if policy.one_time_nonce else _window(policy)
         self._external = policy.external_replay
         self._templates: dict[str, tuple[tuple[str, str, str, int], ...]] = {}
         self._exempt = frozenset(policy.exempt_methods) | {"ACK", "CANCEL"}  # RFC 3261 §22.1
@@ -281,14 +291,21 @@ class Server:
             return self._exempt_request(ev, method)
         realm = ev.realm or self._realm
         common, names, lname = _COMMON, self._names, self._lname
+        scan = _impl.scan_credentials
         error: str | None = None
         basic = other = False
         quirks: tuple[str, ...] = ()
+        fields: _Scanned | None = None
         # RFC 3261 §22.3: scan every value of our header for our realm; leave the rest.
         try:
             for n, value in ev.headers:
                 if n in common or (n not in names and n.lower() != lname):
                     continue
+                # the plain shape in one C call (None: read it in full below; a value
+                # it answers for is one the tokenizer reads the same way, for this realm)
+                fields = scan(value, realm, MAX_HEADER_LENGTH)
+                if fields is not None:
+                    break
                 try:
                     items = _impl.tokenize(value, MAX_HEADER_LENGTH, MAX_PARAMS)
                 except RemoteProtocolError as exc:
@@ -326,57 +343,25 @@ class Server:
                 "headers must be a sequence of (name, value) str pairs"
             ) from None
         try:
-            try:
-                username = p["username"]
-                nonce = p["nonce"]
-                uri = p["uri"]
-                response = p["response"]
-            except KeyError:
-                username, nonce, uri, response = _required(p)
+            if fields is not None:
+                username, nonce, uri, response, code, qcode, nc, cnonce, count, userhash, opaque = (
+                    fields
+                )
+                bit = qcode  # QOP_AUTH / QOP_AUTH_INT are the nonce's qop bits too
+                qtok = _QTOK[qcode]
+                crealm = realm
             else:
-                if "username*" in p:
-                    raise MalformedHeader("both username and username* (RFC 7616 §3.4.4)")
-            code = self._algs[p.get("algorithm")]
-            if code is None:  # not in the IANA registry (RFC 7616 §6.1, RFC 8760 §2)
-                return self._challenge(ev, realm, Reason.UNSUPPORTED_ALGORITHM, False)
-            qop = p.get("qop")
-            if qop is None:
-                qcode, bit, qtok, nc, cnonce, count = _QOP_NONE, 0, None, "", "", 1
-            else:
-                q = _QOPS.get(qop) or _QOPS.get(qop.lower())
-                if q is None:
-                    raise MalformedHeader(f"unknown qop value {qop[:32]!r}")
-                qcode, bit, qtok = q
-                try:
-                    nc = p["nc"]
-                    cnonce = p["cnonce"]
-                except KeyError:
-                    raise MalformedHeader("qop without nc and cnonce (RFC 7616 §3.4)") from None
-                count = _SMALL_NC.get(nc, 0)
-                if count:
-                    pass
-                elif _NC8(nc) is not None:  # nc-value = 8LHEX (RFC 7616 §3.4)
-                    count = int(nc, 16)
-                elif (
-                    self._q_decimal
-                    and len(nc) <= 10
-                    and nc.isascii()
-                    and nc.isdigit()
-                    and int(nc) <= 0xFFFFFFFF
-                ):
-                    count = int(nc)
-                    quirks += ("decimal_nc",)
-                else:
-                    raise MalformedHeader(f"nc must be 8 hex digits, got {nc[:16]!r}")
-            if "userhash" in p:
-                userhash = p["userhash"].lower() == "true"
-                if userhash and not self._userhash:
-                    raise MalformedHeader("userhash=true although the challenge did not offer it")
-            else:
-                userhash = False
+                read = self._read(p, quirks)
+                if type(read) is not tuple:
+                    return self._challenge(ev, realm, Reason.UNSUPPORTED_ALGORITHM, False)
+                username, nonce, uri, response, code, qcode, bit, qtok, nc, cnonce, count, \
+                    userhash, opaque, quirks = read  # fmt: skip
+                crealm = p["realm"]
+            if userhash and not self._userhash:
+                raise MalformedHeader("userhash=true although the challenge did not offer it")
             # RFC 7616 §3.3: opaque "SHOULD be returned by the client unchanged". Strict: when we
             # sent one it must come back byte for byte; when we did not, whatever comes is ignored.
-            if self._opaque is not None and p.get("opaque") != self._opaque:
+            if self._opaque is not None and opaque != self._opaque:
                 raise MalformedHeader("opaque is not the challenge's")
             memo_get = self._memo_get
             memo = memo_get(nonce) if memo_get is not None else None
@@ -455,7 +440,7 @@ class Server:
         alg = ALGORITHM_CODES[code]
         ctx = (self._token, ev, realm, value, username, userhash, alg, nonce, uri, response,
                qcode, qtok, nc, cnonce, count, qbits, flags, issued, rid, tag, sidx, quirks,
-               p["realm"], memo is not None)  # fmt: skip
+               crealm, memo is not None)  # fmt: skip
         lk = LookupCredentials(realm, username, userhash, alg.token, ctx)
         if self._lookup is None:
             self._counts["lookup"] += 1
@@ -469,6 +454,55 @@ class Server:
                 "lookup must answer CredentialsFound/CredentialsNotFound(lookup)"
             )
         return self._verify(ctx, answer)
+
+    def _read(self, p: dict[str, str], quirks: tuple[str, ...]) -> tuple | None:  # type: ignore[type-arg]
+        """The fields of a tokenized value, as ``scan_credentials`` gives them plus the
+        qop bit and token, and the quirks; None for an unregistered algorithm."""
+        try:
+            username = p["username"]
+            nonce = p["nonce"]
+            uri = p["uri"]
+            response = p["response"]
+        except KeyError:
+            username, nonce, uri, response = _required(p)
+        else:
+            if "username*" in p:
+                raise MalformedHeader("both username and username* (RFC 7616 §3.4.4)")
+        code = self._algs[p.get("algorithm")]
+        if code is None:  # not in the IANA registry (RFC 7616 §6.1, RFC 8760 §2)
+            return None
+        qop = p.get("qop")
+        if qop is None:
+            qcode, bit, qtok, nc, cnonce, count = _QOP_NONE, 0, None, "", "", 1
+        else:
+            q = _QOPS.get(qop) or _QOPS.get(qop.lower())
+            if q is None:
+                raise MalformedHeader(f"unknown qop value {qop[:32]!r}")
+            qcode, bit, qtok = q
+            try:
+                nc = p["nc"]
+                cnonce = p["cnonce"]
+            except KeyError:
+                raise MalformedHeader("qop without nc and cnonce (RFC 7616 §3.4)") from None
+            count = _SMALL_NC.get(nc, 0)
+            if count:
+                pass
+            elif _NC8(nc) is not None:  # nc-value = 8LHEX (RFC 7616 §3.4)
+                count = int(nc, 16)
+            elif (
+                self._q_decimal
+                and len(nc) <= 10
+                and nc.isascii()
+                and nc.isdigit()
+                and int(nc) <= 0xFFFFFFFF
+            ):
+                count = int(nc)
+                quirks += ("decimal_nc",)
+            else:
+                raise MalformedHeader(f"nc must be 8 hex digits, got {nc[:16]!r}")
+        userhash = p["userhash"].lower() == "true" if "userhash" in p else False
+        return (username, nonce, uri, response, code, qcode, bit, qtok, nc, cnonce, count,
+                userhash, p.get("opaque"), quirks)  # fmt: skip
 
     # ---- verification --------------------------------------------------------------
 
@@ -681,17 +715,17 @@ class Server:
         else:
             tag = self._tag if realm is self._realm else self._box.tag(realm)
         templates = self._templates.get(realm) or self._make_templates(realm)
-        secret, qbits, name, random_id = (
-            self._secret,
-            self._qbits,
-            self._ch_name,
-            self._box.random_id,
-        )
-        mint, pack = _impl.mint_nonce, _PAYLOAD.pack
+        secret, qbits, name, box = self._secret, self._qbits, self._ch_name, self._box
+        mint = _impl.mint_challenge  # the payload, its MAC and the text around it, in one call
         headers = []
         for head, tail, tail_stale, code in templates:
-            nonce = mint(secret, pack(VERSION, code, qbits, bind, issued, random_id(), tag))
-            headers.append((name, f"{head}{nonce}{tail_stale if stale else tail}"))
+            pos = box._pos  # NonceBox.random_id, inlined: the pool is passed as is
+            if pos == len(box._pool):
+                pos = box.refill()
+            box._pos = pos + ID_LEN
+            value = mint(secret, head, tail_stale if stale else tail, code, qbits, bind,
+                         issued, box._pool, pos, tag)  # fmt: skip
+            headers.append((name, value))
         counts = self._counts
         counts["challenge"] += 1
         counts[reason.value] += 1
