@@ -6,6 +6,8 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.math cimport INFINITY
 from libc.string cimport memset
 
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+
 cdef extern from "Python.h":
     Py_hash_t _Py_HashBytes(const void *, Py_ssize_t)
     void *PyMem_Calloc(size_t, size_t)
@@ -176,6 +178,39 @@ def scan_credentials(value, realm, max_length):
         _ascii(<const Py_UCS1 *>field[S_OPAQUE].p, field[S_OPAQUE].n, False)
         if seen & (1u << S_OPAQUE) else None,
     )
+
+
+cdef tuple _MISSING = (-1, None, None)
+
+
+def find_credentials(headers, lname, realm, start, max_length):
+    """(index, value, scan) of the first ``lname`` header from ``start``, (-1, None,
+    None) if none, None for headers it does not read (see _pure_server)."""
+    if type(lname) is not str or type(start) is not int:
+        raise TypeError("lname must be str and start an int")
+    if type(headers) is not list and type(headers) is not tuple:
+        return None
+    cdef Py_ssize_t i = _limit(start), count = len(headers), ln = PyUnicode_GET_LENGTH(lname)
+    cdef bint ascii_name = PyUnicode_IS_ASCII(lname)
+    cdef const char *want = <const char *>PyUnicode_1BYTE_DATA(lname) if ascii_name else NULL
+    cdef object h, n, value
+    if i < 0:
+        i = 0
+    while i < count:
+        h = headers[i]
+        if type(h) is not tuple or PyTuple_GET_SIZE(h) != 2:
+            return None
+        n = <object>PyTuple_GET_ITEM(h, 0)
+        if type(n) is not str:
+            return None
+        if (ascii_name and PyUnicode_GET_LENGTH(n) == ln and PyUnicode_IS_ASCII(n)
+                and _ieq(<const char *>PyUnicode_1BYTE_DATA(n), ln, want, ln)):
+            value = <object>PyTuple_GET_ITEM(h, 1)
+            if type(value) is not str:
+                return None
+            return i, value, scan_credentials(value, realm, max_length)
+        i += 1
+    return _MISSING
 
 
 # --------------------------------------------------------------------------------------
@@ -387,7 +422,8 @@ def mint_challenge(key, head, tail, code, qbits, flags, issued_ms, pool, pos, ta
         raise TypeError("head and tail must be str")
     if type(pool) is not bytes or type(pos) is not int:
         raise TypeError("pool must be bytes and pos an int")
-    if not 0 <= pos <= PyBytes_GET_SIZE(pool) - 8:
+    cdef Py_ssize_t at = _limit(pos)
+    if not 0 <= at <= PyBytes_GET_SIZE(pool) - 8:
         raise ValueError("pool holds no 8-byte id at pos")
     if type(tag) is not bytes or PyBytes_GET_SIZE(tag) != 6:
         raise ValueError("tag must be 6 bytes")
@@ -395,25 +431,28 @@ def mint_challenge(key, head, tail, code, qbits, flags, issued_ms, pool, pos, ta
         raise TypeError("code, qbits and flags must be int")
     if type(issued_ms) is not int:
         raise TypeError("issued_ms must be int")
-    if (not 0 <= code <= 255 or not 0 <= qbits <= 255 or not 0 <= flags <= 255
-            or not -(1 << 63) <= issued_ms < (1 << 63)):
+    cdef int overflow = 0
+    cdef long long issued = PyLong_AsLongLongAndOverflow(issued_ms, &overflow)
+    cdef long c_code = PyLong_AsLongLongAndOverflow(code, &overflow) if not overflow else -1
+    cdef long c_qbits = PyLong_AsLongLongAndOverflow(qbits, &overflow) if not overflow else -1
+    cdef long c_flags = PyLong_AsLongLongAndOverflow(flags, &overflow) if not overflow else -1
+    if overflow or not (0 <= c_code <= 255 and 0 <= c_qbits <= 255 and 0 <= c_flags <= 255):
         raise OverflowError("a nonce field is out of range")
     cdef _text k
     cdef unsigned char raw[42]
     cdef unsigned char mac[32]
-    cdef int64_t issued = issued_ms
     cdef uint64_t u = <uint64_t>issued
     cdef int b
     cdef Py_ssize_t nh, nt
     cdef str out
     cdef Py_UCS1 *d
     raw[0] = 1  # nonce.VERSION
-    raw[1] = <unsigned char>code
-    raw[2] = <unsigned char>qbits
-    raw[3] = <unsigned char>flags
+    raw[1] = <unsigned char>c_code
+    raw[2] = <unsigned char>c_qbits
+    raw[3] = <unsigned char>c_flags
     for b in range(8):
         raw[4 + b] = <unsigned char>(u >> (56 - 8 * b))
-    memcpy(raw + 12, PyBytes_AS_STRING(pool) + <Py_ssize_t>pos, 8)
+    memcpy(raw + 12, PyBytes_AS_STRING(pool) + at, 8)
     memcpy(raw + 20, PyBytes_AS_STRING(tag), 6)
     _get_text(key, &k)
     _hmac(&k, raw, 26, mac)

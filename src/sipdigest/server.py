@@ -296,48 +296,61 @@ class Server:
         basic = other = False
         quirks: tuple[str, ...] = ()
         fields: _Scanned | None = None
+        value = ""
         # RFC 3261 §22.3: scan every value of our header for our realm; leave the rest.
         try:
-            for n, value in ev.headers:
-                if n in common or (n not in names and n.lower() != lname):
-                    continue
-                # the plain shape in one C call (None: read it in full below; a value
-                # it answers for is one the tokenizer reads the same way, for this realm)
-                fields = scan(value, realm, MAX_HEADER_LENGTH)
+            # the usual request in one call: its first credentials header, scanned for
+            # the plain shape (see find_credentials and scan_credentials; a value they
+            # answer for is one the tokenizer reads the same way, for this realm)
+            rest = ev.headers
+            found = _impl.find_credentials(rest, lname, realm, 0, MAX_HEADER_LENGTH)
+            if found is not None:
+                start, text, fields = found
                 if fields is not None:
+                    value = text  # type: ignore[assignment]
+                elif start < 0:  # no header of ours at all
+                    return self._challenge(ev, realm, Reason.NO_CREDENTIALS, False)
+                else:
+                    rest = rest[start:]
+            if fields is None:
+                for n, value in rest:
+                    if n in common or (n not in names and n.lower() != lname):
+                        continue
+                    fields = scan(value, realm, MAX_HEADER_LENGTH)
+                    if fields is not None:
+                        break
+                    try:
+                        items = _impl.tokenize(value, MAX_HEADER_LENGTH, MAX_PARAMS)
+                    except RemoteProtocolError as exc:
+                        error = error or str(exc)
+                        continue
+                    if len(items) != 1:
+                        error = error or "one header value holds one set of credentials"
+                        continue
+                    scheme, token68, p = items[0]
+                    if scheme != "Digest" and scheme.lower() != "digest":
+                        basic = basic or scheme.lower() == "basic"  # never accepted, any realm
+                        continue
+                    r = p.get("realm")
+                    if r != realm:
+                        if r is None:
+                            error = error or "Digest credentials without realm"
+                            continue
+                        if not (self._q_prefix and r == self._prefix + realm):
+                            other = True
+                            continue
+                        quirks = ("realm_prefix",)
+                    if token68 is not None:
+                        error = error or "Digest credentials take parameters, not token68"
+                        continue
                     break
-                try:
-                    items = _impl.tokenize(value, MAX_HEADER_LENGTH, MAX_PARAMS)
-                except RemoteProtocolError as exc:
-                    error = error or str(exc)
-                    continue
-                if len(items) != 1:
-                    error = error or "one header value holds one set of credentials"
-                    continue
-                scheme, token68, p = items[0]
-                if scheme != "Digest" and scheme.lower() != "digest":
-                    basic = basic or scheme.lower() == "basic"  # never accepted, for any realm
-                    continue
-                r = p.get("realm")
-                if r != realm:
-                    if r is None:
-                        error = error or "Digest credentials without realm"
-                        continue
-                    if not (self._q_prefix and r == self._prefix + realm):
-                        other = True
-                        continue
-                    quirks = ("realm_prefix",)
-                if token68 is not None:
-                    error = error or "Digest credentials take parameters, not token68"
-                    continue
-                break
-            else:
-                if basic:
-                    return self._challenge(ev, realm, Reason.BASIC_REFUSED, False)
-                if error is not None:
-                    return self._reject(400, "Bad Request", Reason.MALFORMED, error)
-                why = Reason.REALM_MISMATCH if other else Reason.NO_CREDENTIALS
-                return self._challenge(ev, realm, why, False)
+                else:
+                    if basic:
+                        return self._challenge(ev, realm, Reason.BASIC_REFUSED, False)
+                    if error is not None:
+                        return self._reject(400, "Bad Request", Reason.MALFORMED, error)
+                    why = Reason.REALM_MISMATCH if other else Reason.NO_CREDENTIALS
+                    return self._challenge(ev, realm, why, False)
         except (TypeError, ValueError, AttributeError):
             raise LocalProtocolError(
                 "headers must be a sequence of (name, value) str pairs"
@@ -702,7 +715,11 @@ class Server:
         self, ev: RequestReceived, realm: str, reason: Reason, stale: bool
     ) -> SendChallenge:
         """One challenge per offered algorithm, strongest first, each with its own nonce."""
-        issued = now_ms(ev.now)
+        now = ev.now
+        if type(now) is float and -9e15 < now < 9e15:  # now_ms's common case, inlined
+            issued = int(now * 1000)
+        else:
+            issued = now_ms(now)
         bind = self._bind
         if bind:
             call_id, _, from_tag = dialog_key(ev.headers)
@@ -717,7 +734,7 @@ class Server:
         templates = self._templates.get(realm) or self._make_templates(realm)
         secret, qbits, name, box = self._secret, self._qbits, self._ch_name, self._box
         mint = _impl.mint_challenge  # the payload, its MAC and the text around it, in one call
-        headers = []
+        headers: list[tuple[str, str]] = []
         for head, tail, tail_stale, code in templates:
             pos = box._pos  # NonceBox.random_id, inlined: the pool is passed as is
             if pos == len(box._pool):
@@ -728,7 +745,7 @@ class Server:
             headers.append((name, value))
         counts = self._counts
         counts["challenge"] += 1
-        counts[reason.value] += 1
+        counts[reason._value_] += 1  # the plain attribute: Enum.value is a slow property
         return SendChallenge(self._status, self._phrase, tuple(headers), reason, stale)
 
     def _make_templates(self, realm: str) -> tuple[tuple[str, str, str, int], ...]:
