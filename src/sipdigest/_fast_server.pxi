@@ -6,7 +6,8 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.math cimport INFINITY
 from libc.string cimport memset
 
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 
 cdef extern from "Python.h":
     Py_hash_t _Py_HashBytes(const void *, Py_ssize_t)
@@ -413,54 +414,21 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
 
 
 # --------------------------------------------------------------------------------------
-# mint_challenge: _pure_server.mint_challenge, the payload packed and the value
-# assembled in C
+# mint_challenges: _pure_server.mint_challenges, the payloads packed, MAC'd and the
+# values assembled in C
 
-def mint_challenge(key, head, tail, code, qbits, flags, issued_ms, pool, pos, tag):
-    """``head + nonce + tail`` (see _pure_server.mint_challenge)."""
-    if type(head) is not str or type(tail) is not str:
-        raise TypeError("head and tail must be str")
-    if type(pool) is not bytes or type(pos) is not int:
-        raise TypeError("pool must be bytes and pos an int")
-    cdef Py_ssize_t at = _limit(pos)
-    if not 0 <= at <= PyBytes_GET_SIZE(pool) - 8:
-        raise ValueError("pool holds no 8-byte id at pos")
-    if type(tag) is not bytes or PyBytes_GET_SIZE(tag) != 6:
-        raise ValueError("tag must be 6 bytes")
-    if type(code) is not int or type(qbits) is not int or type(flags) is not int:
-        raise TypeError("code, qbits and flags must be int")
-    if type(issued_ms) is not int:
-        raise TypeError("issued_ms must be int")
-    cdef int overflow = 0
-    cdef long long issued = PyLong_AsLongLongAndOverflow(issued_ms, &overflow)
-    cdef long c_code = PyLong_AsLongLongAndOverflow(code, &overflow) if not overflow else -1
-    cdef long c_qbits = PyLong_AsLongLongAndOverflow(qbits, &overflow) if not overflow else -1
-    cdef long c_flags = PyLong_AsLongLongAndOverflow(flags, &overflow) if not overflow else -1
-    if overflow or not (0 <= c_code <= 255 and 0 <= c_qbits <= 255 and 0 <= c_flags <= 255):
-        raise OverflowError("a nonce field is out of range")
-    cdef _text k
-    cdef unsigned char raw[42]
+cdef str _challenge_value(const _text *k, str head, str tail, unsigned char *raw):
+    """head + base64url(raw[:26] || MAC) + tail; raw holds the payload, 42 bytes."""
     cdef unsigned char mac[32]
-    cdef uint64_t u = <uint64_t>issued
-    cdef int b
     cdef Py_ssize_t nh, nt
     cdef str out
     cdef Py_UCS1 *d
-    raw[0] = 1  # nonce.VERSION
-    raw[1] = <unsigned char>c_code
-    raw[2] = <unsigned char>c_qbits
-    raw[3] = <unsigned char>c_flags
-    for b in range(8):
-        raw[4 + b] = <unsigned char>(u >> (56 - 8 * b))
-    memcpy(raw + 12, PyBytes_AS_STRING(pool) + at, 8)
-    memcpy(raw + 20, PyBytes_AS_STRING(tag), 6)
-    _get_text(key, &k)
-    _hmac(&k, raw, 26, mac)
+    _hmac(k, raw, 26, mac)
     memcpy(raw + 26, mac, _MAC_LEN)
     if not PyUnicode_IS_ASCII(head) or not PyUnicode_IS_ASCII(tail):
-        nonce = PyUnicode_New(56, 127)
-        _b64url_encode(raw, 42, PyUnicode_1BYTE_DATA(nonce))
-        return head + nonce + tail
+        out = PyUnicode_New(56, 127)
+        _b64url_encode(raw, 42, PyUnicode_1BYTE_DATA(out))
+        return head + out + tail
     nh = PyUnicode_GET_LENGTH(head)
     nt = PyUnicode_GET_LENGTH(tail)
     out = PyUnicode_New(nh + 56 + nt, 127)
@@ -468,4 +436,62 @@ def mint_challenge(key, head, tail, code, qbits, flags, issued_ms, pool, pos, ta
     memcpy(d, PyUnicode_1BYTE_DATA(head), nh)
     _b64url_encode(raw, 42, d + nh)
     memcpy(d + nh + 56, PyUnicode_1BYTE_DATA(tail), nt)
+    return out
+
+
+def mint_challenges(key, name, templates, stale, qbits, flags, issued_ms, pool, pos, tag):
+    """``((name, head + nonce + tail), ...)`` (see _pure_server.mint_challenges)."""
+    if type(name) is not str or type(templates) is not tuple:
+        raise TypeError("name must be str and templates a tuple")
+    if type(pool) is not bytes or type(pos) is not int:
+        raise TypeError("pool must be bytes and pos an int")
+    cdef Py_ssize_t at = _limit(pos), count = PyTuple_GET_SIZE(templates), j
+    if not 0 <= at <= PyBytes_GET_SIZE(pool) - 8 * count:
+        raise ValueError("pool holds too few ids at pos")
+    if type(tag) is not bytes or PyBytes_GET_SIZE(tag) != 6:
+        raise ValueError("tag must be 6 bytes")
+    if type(qbits) is not int or type(flags) is not int or type(issued_ms) is not int:
+        raise TypeError("qbits, flags and issued_ms must be int")
+    cdef int overflow = 0
+    cdef long long issued = PyLong_AsLongLongAndOverflow(issued_ms, &overflow)
+    cdef long long c_qbits = PyLong_AsLongLongAndOverflow(qbits, &overflow) if not overflow else -1
+    cdef long long c_flags = PyLong_AsLongLongAndOverflow(flags, &overflow) if not overflow else -1
+    cdef bint range_ok = not overflow and 0 <= c_qbits <= 255 and 0 <= c_flags <= 255
+    cdef long long c_code
+    cdef uint64_t u = <uint64_t>issued
+    cdef unsigned char raw[42]
+    cdef _text k
+    cdef bint use_stale = stale
+    cdef object t, head, tail, tail_stale, code
+    cdef tuple out = PyTuple_New(count) if count else ()
+    cdef tuple pair
+    k.p = NULL
+    raw[0] = 1  # nonce.VERSION
+    for j in range(8):
+        raw[4 + j] = <unsigned char>(u >> (56 - 8 * j))
+    memcpy(raw + 20, PyBytes_AS_STRING(tag), 6)
+    for j in range(count):
+        t = <object>PyTuple_GET_ITEM(templates, j)
+        if type(t) is not tuple or PyTuple_GET_SIZE(t) != 4:
+            raise TypeError("a template is (head, tail, stale tail, code)")
+        head = <object>PyTuple_GET_ITEM(t, 0)
+        tail = <object>PyTuple_GET_ITEM(t, 1)
+        tail_stale = <object>PyTuple_GET_ITEM(t, 2)
+        code = <object>PyTuple_GET_ITEM(t, 3)
+        if type(head) is not str or type(tail) is not str or type(tail_stale) is not str:
+            raise TypeError("a template is (head, tail, stale tail, code)")
+        if type(code) is not int:
+            raise TypeError("a template is (head, tail, stale tail, code)")
+        c_code = PyLong_AsLongLongAndOverflow(code, &overflow)
+        if not range_ok or overflow or not 0 <= c_code <= 255:
+            raise OverflowError("a nonce field is out of range")
+        if k.p == NULL:
+            _get_text(key, &k)
+        raw[1] = <unsigned char>c_code
+        raw[2] = <unsigned char>c_qbits
+        raw[3] = <unsigned char>c_flags
+        memcpy(raw + 12, PyBytes_AS_STRING(pool) + at + 8 * j, 8)
+        pair = (name, _challenge_value(&k, head, tail_stale if use_stale else tail, raw))
+        Py_INCREF(pair)
+        PyTuple_SET_ITEM(out, j, pair)
     return out

@@ -10,7 +10,7 @@
   so that the usual request costs one call instead of a Python loop over its headers.
 * ``ReplayWindows`` is the table behind ``replay.MemoryReplayStore`` (sliding window
   per nonce, ring eviction with a watermark; see ``replay.py``).
-* ``mint_challenge`` is one challenge header value: the template around a freshly
+* ``mint_challenges`` makes a challenge's headers: each template around a freshly
   minted nonce (``nonce.py``), in one call.
 """
 
@@ -24,7 +24,7 @@ import struct
 
 from . import _pure
 
-__all__: list[str] = ["find_credentials", "scan_credentials", "ReplayWindows", "mint_challenge"]
+__all__: list[str] = ["find_credentials", "scan_credentials", "ReplayWindows", "mint_challenges"]
 
 # ---- scan_credentials ----------------------------------------------------------------
 
@@ -259,32 +259,47 @@ def _pads(key: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
     return found
 
 
-def mint_challenge(
-    key: bytes, head: str, tail: str, code: int, qbits: int, flags: int, issued_ms: int,
-    pool: bytes, pos: int, tag: bytes,
-) -> str:  # fmt: skip
-    """``head + nonce + tail``: the nonce over (code, qbits, flags, issued, the 8-byte id
-    ``pool[pos:pos+8]``, tag), minted as ``_pure.mint_nonce`` does."""
-    if type(head) is not str or type(tail) is not str:
-        raise TypeError("head and tail must be str")
+Template = tuple[str, str, str, int]
+"""(text before the nonce, text after it, the same with stale=true, algorithm code)."""
+
+
+def mint_challenges(
+    key: bytes, name: str, templates: tuple[Template, ...], stale: bool, qbits: int,
+    flags: int, issued_ms: int, pool: bytes, pos: int, tag: bytes,
+) -> tuple[tuple[str, str], ...]:  # fmt: skip
+    """``((name, head + nonce + tail), ...)``, one per template; template *i* gets the
+    8-byte id ``pool[pos + 8*i : pos + 8*i + 8]``; each nonce is minted as
+    ``_pure.mint_nonce`` does over nonce.py's payload."""
+    if type(name) is not str or type(templates) is not tuple:
+        raise TypeError("name must be str and templates a tuple")
     if type(pool) is not bytes or type(pos) is not int:
         raise TypeError("pool must be bytes and pos an int")
-    if not 0 <= pos <= len(pool) - 8:
-        raise ValueError("pool holds no 8-byte id at pos")
+    if not 0 <= pos <= len(pool) - 8 * len(templates):
+        raise ValueError("pool holds too few ids at pos")
     if type(tag) is not bytes or len(tag) != 6:
         raise ValueError("tag must be 6 bytes")
-    if type(code) is not int or type(qbits) is not int or type(flags) is not int:
-        raise TypeError("code, qbits and flags must be int")
-    if type(issued_ms) is not int:
-        raise TypeError("issued_ms must be int")
-    try:
-        payload = _pack(1, code, qbits, flags, issued_ms, pool[pos : pos + 8], tag)
-    except struct.error:
-        raise OverflowError("a nonce field is out of range") from None
-    inner, outer = _pads(_pure._b(key))
-    h = inner.copy()
-    h.update(payload)
-    o = outer.copy()
-    o.update(h.digest())
-    raw = payload + o.digest()[:16]  # 42 bytes: 56 base64 characters, no padding
-    return f"{head}{binascii.b2a_base64(raw, newline=False).translate(_B64URL).decode()}{tail}"
+    if type(qbits) is not int or type(flags) is not int or type(issued_ms) is not int:
+        raise TypeError("qbits, flags and issued_ms must be int")
+    out = []
+    for t in templates:
+        if type(t) is not tuple or len(t) != 4:
+            raise TypeError("a template is (head, tail, stale tail, code)")
+        head, tail, tail_stale, code = t
+        if type(head) is not str or type(tail) is not str or type(tail_stale) is not str:
+            raise TypeError("a template is (head, tail, stale tail, code)")
+        if type(code) is not int:
+            raise TypeError("a template is (head, tail, stale tail, code)")
+        try:
+            payload = _pack(1, code, qbits, flags, issued_ms, pool[pos : pos + 8], tag)
+        except struct.error:
+            raise OverflowError("a nonce field is out of range") from None
+        pos += 8
+        inner, outer = _pads(_pure._b(key))
+        h = inner.copy()
+        h.update(payload)
+        o = outer.copy()
+        o.update(h.digest())
+        raw = payload + o.digest()[:16]  # 42 bytes: 56 base64 characters, no padding
+        nonce = binascii.b2a_base64(raw, newline=False).translate(_B64URL).decode()
+        out.append((name, f"{head}{nonce}{tail_stale if stale else tail}"))
+    return tuple(out)

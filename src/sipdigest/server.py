@@ -69,6 +69,7 @@ from .nonce import (
     BIND_SOURCE,
     ID_LEN,
     PAYLOAD_LEN,
+    POOL_SIZE,
     QOP_AUTH,
     QOP_AUTH_INT,
     VERSION,
@@ -262,7 +263,26 @@ class Server:
         """Feed one event; get exactly one action. Raises only ``LocalProtocolError``."""
         kind = type(event)
         if kind is RequestReceived:
-            return self._request(event)  # type: ignore[arg-type]
+            ev: RequestReceived = event  # type: ignore[assignment]
+            method = ev.method
+            if method in self._exempt:
+                return self._exempt_request(ev, method)
+            realm = ev.realm or self._realm
+            # RFC 3261 §22.3: every value of our header is scanned for our realm; the
+            # usual request takes one call: its first credentials header found and scanned
+            # for the plain shape (see _request). A request without one is challenged
+            # right here: it is the flood case, so it costs the fewest Python frames.
+            try:
+                found = _impl.find_credentials(
+                    ev.headers, self._lname, realm, 0, MAX_HEADER_LENGTH
+                )
+                if found is not None and found[0] < 0:
+                    return self._challenge(ev, realm, Reason.NO_CREDENTIALS, False)
+            except (TypeError, ValueError, AttributeError):
+                raise LocalProtocolError(
+                    "headers must be a sequence of (name, value) str pairs"
+                ) from None
+            return self._request(ev, realm, found)
         if kind is CredentialsFound or kind is CredentialsNotFound:
             lk = event.lookup  # type: ignore[attr-defined]
             ctx = lk._ctx if type(lk) is LookupCredentials else None
@@ -285,72 +305,22 @@ class Server:
 
     # ---- request -------------------------------------------------------------------
 
-    def _request(self, ev: RequestReceived) -> Action:
-        method = ev.method
-        if method in self._exempt:
-            return self._exempt_request(ev, method)
-        realm = ev.realm or self._realm
-        common, names, lname = _COMMON, self._names, self._lname
-        scan = _impl.scan_credentials
-        error: str | None = None
-        basic = other = False
+    def _request(
+        self, ev: RequestReceived, realm: str, found: tuple[int, str | None, _Scanned | None] | None
+    ) -> Action:
+        """A request with credentials headers; ``found`` is ``find_credentials``'s answer
+        (the plain shape scanned; a value scan_credentials answers for is one the
+        tokenizer reads the same way, for this realm); _search reads everything else."""
         quirks: tuple[str, ...] = ()
-        fields: _Scanned | None = None
-        value = ""
-        # RFC 3261 §22.3: scan every value of our header for our realm; leave the rest.
         try:
-            # the usual request in one call: its first credentials header, scanned for
-            # the plain shape (see find_credentials and scan_credentials; a value they
-            # answer for is one the tokenizer reads the same way, for this realm)
-            rest = ev.headers
-            found = _impl.find_credentials(rest, lname, realm, 0, MAX_HEADER_LENGTH)
-            if found is not None:
-                start, text, fields = found
-                if fields is not None:
-                    value = text  # type: ignore[assignment]
-                elif start < 0:  # no header of ours at all
-                    return self._challenge(ev, realm, Reason.NO_CREDENTIALS, False)
-                else:
-                    rest = rest[start:]
-            if fields is None:
-                for n, value in rest:
-                    if n in common or (n not in names and n.lower() != lname):
-                        continue
-                    fields = scan(value, realm, MAX_HEADER_LENGTH)
-                    if fields is not None:
-                        break
-                    try:
-                        items = _impl.tokenize(value, MAX_HEADER_LENGTH, MAX_PARAMS)
-                    except RemoteProtocolError as exc:
-                        error = error or str(exc)
-                        continue
-                    if len(items) != 1:
-                        error = error or "one header value holds one set of credentials"
-                        continue
-                    scheme, token68, p = items[0]
-                    if scheme != "Digest" and scheme.lower() != "digest":
-                        basic = basic or scheme.lower() == "basic"  # never accepted, any realm
-                        continue
-                    r = p.get("realm")
-                    if r != realm:
-                        if r is None:
-                            error = error or "Digest credentials without realm"
-                            continue
-                        if not (self._q_prefix and r == self._prefix + realm):
-                            other = True
-                            continue
-                        quirks = ("realm_prefix",)
-                    if token68 is not None:
-                        error = error or "Digest credentials take parameters, not token68"
-                        continue
-                    break
-                else:
-                    if basic:
-                        return self._challenge(ev, realm, Reason.BASIC_REFUSED, False)
-                    if error is not None:
-                        return self._reject(400, "Bad Request", Reason.MALFORMED, error)
-                    why = Reason.REALM_MISMATCH if other else Reason.NO_CREDENTIALS
-                    return self._challenge(ev, realm, why, False)
+            if found is not None and found[2] is not None:
+                value: str = found[1]  # type: ignore[assignment]
+                fields: _Scanned | None = found[2]
+            else:
+                searched = self._search(ev, realm, 0 if found is None else found[0])
+                if type(searched) is not tuple:
+                    return searched  # type: ignore[return-value]
+                value, fields, p, quirks = searched
         except (TypeError, ValueError, AttributeError):
             raise LocalProtocolError(
                 "headers must be a sequence of (name, value) str pairs"
@@ -467,6 +437,60 @@ class Server:
                 "lookup must answer CredentialsFound/CredentialsNotFound(lookup)"
             )
         return self._verify(ctx, answer)
+
+    def _search(self, ev: RequestReceived, realm: str, start: int) -> Action | tuple:  # type: ignore[type-arg]
+        """The general scan of the credentials headers from ``start``: (value, scanned
+        fields or None, tokenized params, quirks) of the first value for our realm, or
+        the action when there is none (Basic refused, malformed, other realm, none)."""
+        common, names, lname = _COMMON, self._names, self._lname
+        scan = _impl.scan_credentials
+        error: str | None = None
+        basic = other = False
+        quirks: tuple[str, ...] = ()
+        p: dict[str, str] = {}
+        headers = ev.headers
+        try:
+            for n, value in headers[start:] if start else headers:
+                if n in common or (n not in names and n.lower() != lname):
+                    continue
+                fields = scan(value, realm, MAX_HEADER_LENGTH)
+                if fields is not None:
+                    return value, fields, p, quirks
+                try:
+                    items = _impl.tokenize(value, MAX_HEADER_LENGTH, MAX_PARAMS)
+                except RemoteProtocolError as exc:
+                    error = error or str(exc)
+                    continue
+                if len(items) != 1:
+                    error = error or "one header value holds one set of credentials"
+                    continue
+                scheme, token68, p = items[0]
+                if scheme != "Digest" and scheme.lower() != "digest":
+                    basic = basic or scheme.lower() == "basic"  # never accepted, for any realm
+                    continue
+                r = p.get("realm")
+                if r != realm:
+                    if r is None:
+                        error = error or "Digest credentials without realm"
+                        continue
+                    if not (self._q_prefix and r == self._prefix + realm):
+                        other = True
+                        continue
+                    quirks = ("realm_prefix",)
+                if token68 is not None:
+                    error = error or "Digest credentials take parameters, not token68"
+                    continue
+                return value, None, p, quirks
+            if basic:
+                return self._challenge(ev, realm, Reason.BASIC_REFUSED, False)
+            if error is not None:
+                return self._reject(400, "Bad Request", Reason.MALFORMED, error)
+            why = Reason.REALM_MISMATCH if other else Reason.NO_CREDENTIALS
+            return self._challenge(ev, realm, why, False)
+        except (TypeError, ValueError, AttributeError):
+            raise LocalProtocolError(
+                "headers must be a sequence of (name, value) str pairs"
+            ) from None
 
     def _read(self, p: dict[str, str], quirks: tuple[str, ...]) -> tuple | None:  # type: ignore[type-arg]
         """The fields of a tokenized value, as ``scan_credentials`` gives them plus the
@@ -729,24 +753,23 @@ class Server:
                 from_tag if bind & BIND_FROM_TAG else None,
                 ev.source if bind & BIND_SOURCE else None,
             )
+        elif realm is self._realm:
+            tag = self._tag
         else:
-            tag = self._tag if realm is self._realm else self._box.tag(realm)
+            tag = self._box.tag(realm)
         templates = self._templates.get(realm) or self._make_templates(realm)
-        secret, qbits, name, box = self._secret, self._qbits, self._ch_name, self._box
-        mint = _impl.mint_challenge  # the payload, its MAC and the text around it, in one call
-        headers: list[tuple[str, str]] = []
-        for head, tail, tail_stale, code in templates:
-            pos = box._pos  # NonceBox.random_id, inlined: the pool is passed as is
-            if pos == len(box._pool):
-                pos = box.refill()
-            box._pos = pos + ID_LEN
-            value = mint(secret, head, tail_stale if stale else tail, code, qbits, bind,
-                         issued, box._pool, pos, tag)  # fmt: skip
-            headers.append((name, value))
+        box = self._box
+        pos = box._pos  # NonceBox.random_id, inlined: the pool is passed as is
+        if pos + ID_LEN * len(templates) > POOL_SIZE:
+            pos = box.refill()
+        box._pos = pos + ID_LEN * len(templates)
+        # every nonce's payload, MAC and surrounding text, in one call
+        headers = _impl.mint_challenges(self._secret, self._ch_name, templates, stale,
+                                        self._qbits, bind, issued, box._pool, pos, tag)  # fmt: skip
         counts = self._counts
         counts["challenge"] += 1
         counts[reason._value_] += 1  # the plain attribute: Enum.value is a slow property
-        return SendChallenge(self._status, self._phrase, tuple(headers), reason, stale)
+        return SendChallenge(self._status, self._phrase, headers, reason, stale)
 
     def _make_templates(self, realm: str) -> tuple[tuple[str, str, str, int], ...]:
         """The text around the nonce, in ``Challenge.render`` order (RFC 7616 §3.3)."""
