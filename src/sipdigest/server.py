@@ -273,9 +273,7 @@ class Server:
             # for the plain shape (see _request). A request without one is challenged
             # right here: it is the flood case, so it costs the fewest Python frames.
             try:
-                found = _impl.find_credentials(
-                    ev.headers, self._lname, realm, 0, MAX_HEADER_LENGTH
-                )
+                found = _impl.find_credentials(ev.headers, self._lname, realm, 0, MAX_HEADER_LENGTH)
                 if found is not None and found[0] < 0:
                     return self._challenge(ev, realm, Reason.NO_CREDENTIALS, False)
             except (TypeError, ValueError, AttributeError):
@@ -555,7 +553,9 @@ class Server:
             # the same work and the same wire shape as a wrong password (no user enumeration):
             # the HA1 a password would cost (when this host answers with passwords), then
             # the response
-            dummy = _impl.ha1(hid, username, crealm, "") if self._passwords else "0" * alg.hex_length
+            dummy = (
+                _impl.ha1(hid, username, crealm, "") if self._passwords else "0" * alg.hex_length
+            )
             self._check(hid, dummy, method, uri, nonce, nc, cnonce, qcode, body, response)
             return self._fail(ev, realm, Reason.UNKNOWN_USER)
         confirmed = answer.username
