@@ -31,7 +31,13 @@ from .test_server_kit import (
 )
 
 SETTINGS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-NAMES = ("find_credentials", "scan_credentials", "ReplayWindows", "mint_challenges")
+NAMES = (
+    "find_credentials",
+    "scan_credentials",
+    "ReplayWindows",
+    "mint_challenges",
+    "check_auth_int",
+)
 BENCH_VALUES = [inputs(v).value for v in VARIANTS]  # the ten-parameter values UAs send
 NONCE = "AQQCAAAAAYvP5WgAOLTmUuRNp_KpiNjswOzINrnb2dLeYCZVZvQXlNBh"
 PLAIN = (
@@ -439,3 +445,34 @@ def test_scanned_and_tokenized_values_get_the_same_answer(name: tuple[str, Any])
         # an unoffered userhash is refused on the scanned path as on the general one
         uh = srv.handle(request(authorize(ch, nc=62) + ", userhash=true"))
         assert uh.reason is Reason.MALFORMED and "userhash" in uh.detail
+
+
+# ---- check_auth_int ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("hash_id", [0, 1, 2, 3])
+def test_check_auth_int_is_check_response_with_the_body_hash(hash_id: int) -> None:
+    body = bytes(range(256)) * 4
+    args = ("0" * 32, "INVITE", "sip:bob@example.com", NONCE, "0000000a", "c0ffee")
+    right = _pure.response(hash_id, *args, _pure.QOP_AUTH_INT, body)
+    body_hash = _pure.hexdigest(hash_id, body)
+    assert both("check_auth_int", hash_id, *args, body_hash, right) == ("ok", bool, True)
+    for wrong in (right[:-1] + ("0" if right[-1] != "0" else "1"), right[:-1], right + "0", "é"):
+        assert both("check_auth_int", hash_id, *args, body_hash, wrong) == ("ok", bool, False)
+    assert both("check_auth_int", hash_id, *args, body_hash.upper(), right)[2] is False
+    assert both("check_auth_int", hash_id, *args, body_hash, right.encode())[0] == "raised"
+    assert both("check_auth_int", hash_id, *args[:-1], None, body_hash, right)[0] == "raised"
+    assert both("check_auth_int", 9, *args, body_hash, right)[0] == "raised"
+
+
+@pytest.mark.parametrize("name", CORES, ids=[n for n, _ in CORES])
+def test_auth_int_under_sha256_is_accepted_and_checked(name: tuple[str, Any]) -> None:
+    with use_core(name[1]):
+        srv = make_server(algorithms=("SHA-256",), qop=("auth-int",))
+        ch = pick(srv.handle(request()), "SHA-256")
+        body = b"v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\n" * 40
+        assert isinstance(srv.handle(request(authorize(ch, body=body), body=body)), Accept)
+        other = srv.handle(request(authorize(ch, nc=2, body=body), body=body + b"x"))
+        assert other.reason is Reason.WRONG_RESPONSE
+        unknown = srv.handle(request(authorize(ch, nc=3, username="eve"), body=body))
+        assert unknown.reason is Reason.UNKNOWN_USER

@@ -40,6 +40,7 @@ Choices where the RFCs are silent (each also noted where it is made):
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from typing import Callable, Mapping, Union
@@ -102,6 +103,7 @@ _NC8 = re.compile(r"[0-9a-fA-F]{8}").fullmatch
 _unpack = _PAYLOAD.unpack
 _SMALL_NC = {f"{i:08x}": i for i in range(1, 1025)}  # the usual counts, without a regex
 _QTOK = (None, "auth", "auth-int")
+_SHA256, _sha256 = _impl.SHA256, hashlib.sha256
 _MAX_WINDOW = 4096  # by qop code
 _Scanned = tuple[str, str, str, str, int, int, str, str, int, bool, Union[str, None]]
 
@@ -128,6 +130,19 @@ _SERVER_REASONS = (
 _FAILED = "authentication failed"  # one detail for wrong password and unknown user
 _BASE_TOKEN = {a.token: a.token.removesuffix("-sess") for a in ALGORITHM_CODES}
 _HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _check_digest(hid: int, ha1: str, method: str, uri: str, nonce: str, nc: str, cnonce: str,
+                  qcode: int, body: bytes, received: str) -> bool:  # fmt: skip
+    """``_impl.check_response``, except that an auth-int body under SHA-256 is hashed by
+    hashlib: OpenSSL's SHA-256 (SHA-NI/AVX) is several times faster on a long body than
+    the portable C. Every check goes through here (the dummy ones of an unknown user
+    too), so the work does not depend on the user."""
+    if qcode == _QOP_AUTH_INT and hid == _SHA256 and type(body) is bytes:
+        body_hash = _sha256(body).hexdigest()
+        return _impl.check_auth_int(hid, ha1, method, uri, nonce, nc, cnonce, body_hash, received)
+    ok: bool = _impl.check_response(hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, received)
+    return ok
 
 
 def _window(policy: ServerPolicy) -> int:
@@ -595,9 +610,7 @@ class Server:
         if alg.sess:
             ha1 = _impl.ha1_sess(hid, ha1, nonce, cnonce)
         try:
-            ok = _impl.check_response(
-                hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, response
-            )
+            ok = _check_digest(hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, response)
         except (UnicodeError, TypeError):
             ok = self._check(hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, response)
         if not ok:
@@ -641,7 +654,7 @@ class Server:
     def _check(self, hid: int, ha1: str, method: str, uri: str, nonce: str, nc: str,
                cnonce: str, qcode: int, body: bytes, received: str) -> bool:  # fmt: skip
         try:
-            ok: bool = _impl.check_response(
+            ok: bool = _check_digest(
                 hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, received
             )
             return ok
