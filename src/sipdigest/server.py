@@ -11,12 +11,16 @@ was right) -> replay window (``replay.py``, recorded only after the digest verif
 no memory. Failures that a client can fix get a fresh challenge; the rest get a Reject.
 
 The hot path avoids per-request Python work: everything the policy decides is
-precomputed in ``__init__``, header names are matched by set membership, the
-tokenizer's dict is read directly (no ``Credentials`` object), the look-up state rides
-in one tuple in ``LookupCredentials._ctx``, a nonce whose digest verified once keeps its
-decoded payload in a bounded memo (``nonce_cache``: a reused nonce skips the MAC, and
-nothing enters it before a digest verified), and a challenge value is one f-string
-around a fresh nonce. The core never logs; ``counters()`` is the monitoring surface.
+precomputed in ``__init__``; one twin call (``find_credentials``) finds the first
+credentials header and reads its plain shape into a fixed tuple (``scan_credentials``:
+no dict, no name strings), and anything unusual goes through the tokenizer exactly as
+before (``_search``), so every error and reason is unchanged; the look-up state rides
+in one tuple in ``LookupCredentials._ctx``; a nonce whose digest verified once keeps
+its decoded payload in a bounded memo (``nonce_cache``: a reused nonce skips the MAC,
+and nothing enters it before a digest verified); the replay table is C arrays
+(``replay.py``); a challenge's headers are minted and assembled in one twin call
+(``mint_challenges``) from per-realm templates, with random ids drawn from ``entropy``
+64 at a time. The core never logs; ``counters()`` is the monitoring surface.
 
 Choices where the RFCs are silent (each also noted where it is made):
 - Several values for our realm: the first one is used (a client sends one per realm).
@@ -30,6 +34,7 @@ Choices where the RFCs are silent (each also noted where it is made):
 - A nonce issued for another realm (multi-domain host) -> BINDING_MISMATCH challenge.
 - A repeated, too old or evicted nonce-count, and a second use in one-time mode, are
   all REPLAY with stale=true (the client retries with the fresh nonce at no cost).
+  A ``replay_window`` above 4096 counts is used as 4096 (older counts are refused).
 - With a password, the HA1 is computed over the realm string the client sent (what it
   hashed: matters with the ``realm_prefix`` quirk); a stored HA1 is used as given.
 - Authentication-Info: rspauth over the request's body for auth-int (RFC 2617
