@@ -217,13 +217,13 @@ def find_credentials(headers, lname, realm, start, max_length):
 # --------------------------------------------------------------------------------------
 # ReplayWindows: _pure_server.ReplayWindows over flat C arrays
 #
-# Entries live in insertion order in parallel arrays (the array is the eviction ring);
-# an open-addressing index (linear probing, load <= 1/2, entry number + 1, 0 = empty)
-# finds a key. Keys are hashed as Python hashes bytes (SipHash under the interpreter's
-# seed), so a peer cannot aim collisions at it. Removal is backward-shift deletion.
-
-cdef enum:
-    _EXP_MAX_BITS = 48
+# Entries live in insertion order in one array (the array is the eviction ring), each
+# ``_stride`` 32-bit words: key (2), expiry (2), highest count (1), then the window
+# mask; one entry is one or two cache lines, so a check with a million nonces costs
+# two cache misses (index, entry). An open-addressing index (linear probing, load
+# <= 1/2, entry number + 1, 0 = empty) finds a key. Keys are hashed as Python hashes
+# bytes (SipHash under the interpreter's seed), so a peer cannot aim collisions at it.
+# Removal is backward-shift deletion.
 
 cdef uint64_t _EXP_MAXV = (<uint64_t>1 << 48) - 1
 
@@ -249,6 +249,16 @@ cdef uint64_t _replay_expiry(object expires) except? 0xFFFFFFFFFFFFFFFF:
     return <uint64_t>e + 1  # e > 0: truncation is floor
 
 
+cdef inline uint64_t _get64(const uint32_t *p) noexcept nogil:
+    cdef uint64_t v
+    memcpy(&v, p, 8)
+    return v
+
+
+cdef inline void _set64(uint32_t *p, uint64_t v) noexcept nogil:
+    memcpy(p, &v, 8)
+
+
 cdef class ReplayWindows:
     """ReplayWindows(capacity, max_window)
 --
@@ -256,15 +266,12 @@ cdef class ReplayWindows:
 Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
     (see _pure_server.ReplayWindows)."""
 
-    cdef Py_ssize_t _capacity, _count, _hand, _words, _max_window
+    cdef Py_ssize_t _capacity, _count, _hand, _words, _stride, _max_window
     cdef size_t _imask
     cdef int64_t _watermark
-    cdef uint64_t *_keys
-    cdef uint64_t *_exps
-    cdef uint32_t *_highs
-    cdef uint32_t *_masks     # _words 32-bit words per entry, bit i = count high - i
+    cdef uint32_t *_data      # _stride words per entry: key, expiry, high, mask
     cdef uint32_t *_index
-    cdef uint32_t _top        # the valid bits of an entry's last word
+    cdef uint32_t _top        # the valid bits of an entry's last mask word
 
     def __cinit__(self, capacity, max_window):
         if type(capacity) is not int or not 0 < capacity <= 1 << 30:
@@ -278,25 +285,22 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
         self._capacity = cap
         self._max_window = max_window
         self._words = (self._max_window + 31) // 32
+        self._stride = 5 + self._words
         self._top = 0xFFFFFFFF if self._max_window % 32 == 0 else \
             ((<uint32_t>1 << (self._max_window % 32)) - 1)
         self._imask = size - 1
         self._watermark = -1
-        self._keys = <uint64_t *>PyMem_Malloc(cap * sizeof(uint64_t))
-        self._exps = <uint64_t *>PyMem_Malloc(cap * sizeof(uint64_t))
-        self._highs = <uint32_t *>PyMem_Malloc(cap * sizeof(uint32_t))
-        self._masks = <uint32_t *>PyMem_Malloc(cap * self._words * sizeof(uint32_t))
+        self._data = <uint32_t *>PyMem_Malloc(cap * self._stride * sizeof(uint32_t))
         self._index = <uint32_t *>PyMem_Calloc(size, sizeof(uint32_t))
-        if (self._keys == NULL or self._exps == NULL or self._highs == NULL
-                or self._masks == NULL or self._index == NULL):
+        if self._data == NULL or self._index == NULL:
             raise MemoryError()
 
     def __dealloc__(self):
-        PyMem_Free(self._keys)
-        PyMem_Free(self._exps)
-        PyMem_Free(self._highs)
-        PyMem_Free(self._masks)
+        PyMem_Free(self._data)
         PyMem_Free(self._index)
+
+    cdef inline uint32_t *_entry(self, Py_ssize_t slot) noexcept:
+        return self._data + slot * self._stride
 
     cdef size_t _home(self, uint64_t key) noexcept:
         return <size_t>_Py_HashBytes(&key, 8) & self._imask
@@ -305,7 +309,7 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
         """Remove ``key`` (present) from the index, shifting its probe run back."""
         cdef size_t i = self._home(key), j, home
         cdef uint32_t e
-        while self._keys[self._index[i] - 1] != key:
+        while _get64(self._entry(self._index[i] - 1)) != key:
             i = (i + 1) & self._imask
         j = i
         while True:
@@ -313,7 +317,7 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
             e = self._index[j]
             if e == 0:
                 break
-            home = self._home(self._keys[e - 1])
+            home = self._home(_get64(self._entry(e - 1)))
             # leave it if its home lies cyclically in (i, j]
             if (i <= j and i < home <= j) or (i > j and (home > i or home <= j)):
                 continue
@@ -335,6 +339,7 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
         cdef uint32_t c = nc, high, e
         cdef size_t i
         cdef Py_ssize_t slot, w, age, shift, ws, bs, win
+        cdef uint32_t *ent
         cdef uint32_t *m
         memcpy(&k, PyBytes_AS_STRING(key), 8)
         i = self._home(k)
@@ -342,7 +347,8 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
             e = self._index[i]
             if e == 0:
                 break
-            if self._keys[e - 1] == k:
+            ent = self._entry(e - 1)
+            if _get64(ent) == k:
                 break
             i = (i + 1) & self._imask
         if e == 0:  # a new key
@@ -350,10 +356,11 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
             if <int64_t>exp <= self._watermark:
                 return False  # it may have been here and been evicted: never fresh again
             slot = self._hand
+            ent = self._entry(slot)
             if self._count == self._capacity:  # the ring is full: evict its oldest
-                if <int64_t>self._exps[slot] > self._watermark:
-                    self._watermark = <int64_t>self._exps[slot]
-                self._unlink(self._keys[slot])
+                if <int64_t>_get64(ent + 2) > self._watermark:
+                    self._watermark = <int64_t>_get64(ent + 2)
+                self._unlink(_get64(ent))
                 # the probe run may have moved: find the new key's free slot again
                 i = self._home(k)
                 while self._index[i] != 0:
@@ -361,10 +368,10 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
             else:
                 self._count += 1
             self._hand = slot + 1 if slot + 1 < self._capacity else 0
-            self._keys[slot] = k
-            self._exps[slot] = exp
-            self._highs[slot] = c
-            m = self._masks + slot * self._words
+            _set64(ent, k)
+            _set64(ent + 2, exp)
+            ent[4] = c
+            m = ent + 5
             memset(m, 0, self._words * sizeof(uint32_t))
             m[0] = 1
             self._index[i] = <uint32_t>(slot + 1)
@@ -372,12 +379,11 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
         if window <= 0:
             return False
         win = window
-        slot = e - 1
-        high = self._highs[slot]
-        m = self._masks + slot * self._words
+        high = ent[4]
+        m = ent + 5
         if c > high:
             shift = c - high
-            self._highs[slot] = c
+            ent[4] = c
             if shift >= self._max_window:
                 memset(m, 0, self._words * sizeof(uint32_t))
             else:
