@@ -237,6 +237,22 @@ def test_find_credentials_leaves_odd_headers_to_the_general_loop(headers: Any) -
     find(headers)
 
 
+HEADER_ITEMS = st.one_of(
+    st.sampled_from(BASE_HEADERS),
+    st.tuples(st.sampled_from(["Authorization", "authorization", "AUTHORIZATION", "Via"]),
+              st.sampled_from([PLAIN, PLAIN.replace("qop=auth", "qop=x"), "Basic x", ""])),
+    st.sampled_from([("Via",), ["Authorization", PLAIN], (b"Authorization", PLAIN), "ab", None]),
+)  # fmt: skip
+
+
+@SETTINGS
+@given(st.lists(HEADER_ITEMS, max_size=12), st.integers(-3, 14), st.booleans())
+def test_find_credentials_agrees_on_any_header_list(
+    headers: list[Any], start: int, as_tuple: bool
+) -> None:
+    find(tuple(headers) if as_tuple else headers, "authorization", start)
+
+
 def test_find_credentials_argument_errors_agree() -> None:
     assert find([], None)[0] == "raised"
     assert find([], "authorization", "0")[0] == "raised"

@@ -129,20 +129,19 @@ def find_credentials(
         raise TypeError("lname must be str and start an int")
     if type(headers) is not list and type(headers) is not tuple:
         return None
-    for i in range(max(start, 0), len(headers)):
-        h = headers[i]
+    i = start if start > 0 else 0
+    for h in headers[i:] if i else headers:
         if type(h) is not tuple or len(h) != 2:
             return None
         n = h[0]
         if type(n) is not str:
             return None
-        if n in COMMON_NAMES:
-            continue
-        if n.isascii() and n.lower() == lname:
+        if n not in COMMON_NAMES and n.isascii() and n.lower() == lname:
             value = h[1]
             if type(value) is not str:
                 return None
             return i, value, scan_credentials(value, realm, max_length)
+        i += 1
     return _MISSING
 
 
