@@ -53,9 +53,9 @@ def test_entropy_is_injected_and_drawn_in_batches() -> None:
     first = [c.nonce for c in challenges(a.handle(request()))]
     b = make_server(entropy=Counter())
     assert [c.nonce for c in challenges(b.handle(request()))] == first  # replays exactly
-    for _ in range(20):
+    for _ in range(40):
         a.handle(request())
-    assert rng.calls == 2  # 42 nonces, 32 random ids per call
+    assert rng.calls == 2  # 82 nonces, 64 random ids per call
     bad = make_server(entropy=lambda n: b"short")
     with pytest.raises(LocalProtocolError):
         bad.handle(request())

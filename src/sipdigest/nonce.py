@@ -73,7 +73,7 @@ BIND_CALL_ID = 1
 BIND_FROM_TAG = 2
 BIND_SOURCE = 4
 
-_POOL_SIZE = 32 * ID_LEN  # random ids are drawn from entropy() in batches of 32
+POOL_SIZE = 64 * ID_LEN  # random ids are drawn from entropy() in batches of 64
 _TAG_CACHE_SIZE = 256
 _I64_MIN, _I64_MAX = -(1 << 63), (1 << 63) - 1
 
@@ -124,20 +124,26 @@ class NonceBox:
         self._secrets = (secret, *old_secrets)
         self._entropy = entropy
         self._pool = b""
-        self._pos = 0
+        self._pos = POOL_SIZE  # empty: the first id draws a batch
         self._tags: dict[str, bytes] = {}
 
     def random_id(self) -> bytes:
-        """8 fresh bytes from ``entropy``, drawn in batches (one call per 32 nonces)."""
+        """8 fresh bytes from ``entropy``, drawn in batches (one call per 64 nonces)."""
         pos = self._pos
-        if pos == len(self._pool):
-            pool = self._entropy(_POOL_SIZE)
-            if type(pool) is not bytes or len(pool) != _POOL_SIZE:
-                raise LocalProtocolError(f"entropy({_POOL_SIZE}) must return {_POOL_SIZE} bytes")
-            self._pool = pool
-            pos = 0
+        if pos == POOL_SIZE:
+            pos = self.refill()
         self._pos = pos + ID_LEN
         return self._pool[pos : pos + ID_LEN]
+
+    def refill(self) -> int:
+        """Draw the next batch of ids; the position of the first one (the server's
+        challenge path reads ``_pool``/``_pos`` directly, as ``random_id`` does)."""
+        pool = self._entropy(POOL_SIZE)
+        if type(pool) is not bytes or len(pool) != POOL_SIZE:
+            raise LocalProtocolError(f"entropy({POOL_SIZE}) must return {POOL_SIZE} bytes")
+        self._pool = pool
+        self._pos = 0
+        return 0
 
     def tag(
         self,
