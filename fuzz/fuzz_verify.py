@@ -1,7 +1,7 @@
 """Differential fuzzing of ``verify_credentials`` (and so of the C ``verify_fast`` scanner).
 
-The C twin answers plain credentials in its own scanner (``_fast.verify_fast``) and
-hands everything else to the general path; the pure twin always takes the general
+Each twin answers plain credentials in its own scanner (``verify_fast``: C in
+``_fast``, regular expressions in ``_pure``) and hands everything else to the general
 path. Oracle: both twins give the same bool or raise the same exception (class and
 message); the exceptions are the ``RemoteProtocolError`` family only, except the
 documented host-side ``LocalProtocolError`` for userhash credentials verified with a
