@@ -20,6 +20,15 @@ import pytest
 from sipdigest import _impl, _pure
 from sipdigest._impl import TWIN_FUNCTIONS
 
+#: RFC 2617 §3.5's example Authorization value and its HA1 (password "Circle Of Life")
+RFC2617 = (
+    'Digest username="Mufasa", realm="testrealm@host.com", '
+    'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, '
+    'nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", '
+    'opaque="5ccc069c403ebaf9f0171e9517f40e41"'
+)
+RFC2617_HA1 = "939e7578ed9e3c518a452acee763bce9"
+
 VECTORS = json.loads((Path(__file__).parent / "vectors" / "public.json").read_text("utf-8"))
 
 

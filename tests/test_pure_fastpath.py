@@ -24,7 +24,7 @@ from sipdigest._impl import TWIN_FUNCTIONS
 from sipdigest.bench import VARIANTS, inputs
 from sipdigest.errors import MalformedHeader
 
-from .conftest import FAST
+from .conftest import FAST, RFC2617, RFC2617_HA1
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -43,13 +43,6 @@ def outcome(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, ...
 # --------------------------------------------------------------------------------------
 # Inputs: realistic well-formed values and their single-character mutations
 
-RFC2617 = (
-    'Digest username="Mufasa", realm="testrealm@host.com", '
-    'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, '
-    'nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", '
-    'opaque="5ccc069c403ebaf9f0171e9517f40e41"'
-)
-RFC2617_HA1 = "939e7578ed9e3c518a452acee763bce9"
 
 CHALLENGES = [
     inputs(VARIANTS[0]).challenge,

@@ -45,6 +45,8 @@ except ImportError as exc:  # pragma: no cover - depends on the build
 
 from sipdigest._impl import TWIN_FUNCTIONS  # noqa: E402
 
+from .conftest import RFC2617, RFC2617_HA1  # noqa: E402
+
 CONSTANTS = (
     "MD5",
     "SHA256",
@@ -544,13 +546,6 @@ def test_open_nonce_lengths_and_key_errors() -> None:
 # --------------------------------------------------------------------------------------
 # verify_fast
 
-RFC2617 = (
-    'Digest username="Mufasa", realm="testrealm@host.com", '
-    'nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", uri="/dir/index.html", qop=auth, '
-    'nc=00000001, cnonce="0a4f113b", response="6629fae49393a05397450978507c4ef1", '
-    'opaque="5ccc069c403ebaf9f0171e9517f40e41"'
-)
-RFC2617_HA1 = "939e7578ed9e3c518a452acee763bce9"
 
 
 def general_path(value: str, method: Any, ha1: Any, password: Any, body: Any) -> tuple[Any, ...]:
