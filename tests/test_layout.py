@@ -13,7 +13,7 @@ import sipdigest
 SRC = Path(sipdigest.__file__).parent
 SHELL = {
     "cli.py", "__main__.py", "message.py", "bench.py", "explain.py",
-    "_net.py", "_netbase.py", "_registrar.py", "_serve.py", "_uac.py",
+    "_net.py", "_netbase.py", "_net_registrar.py", "_net_serve.py", "_net_uac.py",
 }  # fmt: skip
 FORBIDDEN = {"socket", "asyncio", "selectors", "time", "random", "threading", "subprocess",
              "logging", "signal", "os"}

@@ -19,9 +19,9 @@ import pytest
 
 import sipdigest
 from sipdigest import compute_ha1
+from sipdigest._net_registrar import Registrar, UsersFileError, parse_users
+from sipdigest._net_uac import retransmit_schedule
 from sipdigest._netbase import parse_hostport
-from sipdigest._registrar import Registrar, UsersFileError, parse_users
-from sipdigest._uac import retransmit_schedule
 from sipdigest.actions import Retry
 from sipdigest.cli import main
 from sipdigest.client import Client

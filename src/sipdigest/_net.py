@@ -4,9 +4,9 @@
 Strategy: the shell's modules are the only ones with sockets, a clock, signals and
 logging; the two machines stay Sans-IO. The pieces that hold decisions are plain objects
 that tests drive without a network: the users file and :class:`Registrar` in
-``_registrar`` (one request in, one response or none out, and one log line),
-``retransmit_schedule`` in ``_uac`` (timers A/E). Around them sit thin asyncio loops:
-``_serve`` (a datagram protocol and a stream handler feeding the registrar) and ``_uac``
+``_net_registrar`` (one request in, one response or none out, and one log line),
+``retransmit_schedule`` in ``_net_uac`` (timers A/E). Around them sit thin asyncio loops:
+``_net_serve`` (a datagram protocol and a stream handler feeding the registrar) and ``_net_uac``
 (a client transaction that retransmits on UDP and hands each final response to the
 client machine, which answers with Retry/Done/GiveUp). ``_netbase`` holds what they
 share. This module only declares the commands.
@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ._net_serve import _cmd_serve
+from ._net_uac import _cmd_register, _cmd_request
 from ._netbase import DEFAULT_EXPIRES, T1
-from ._serve import _cmd_serve
-from ._uac import _cmd_register, _cmd_request
 from .cli import add_secret_options
 
 __all__ = ["add_parser"]

@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional, TextIO, Union, cast
 
+from ._net_registrar import Registrar, UserRecord, parse_users
 from ._netbase import DEMO_REALM, DEMO_USER, LOG, TCP_IDLE, _clean, parse_hostport
-from ._registrar import Registrar, UserRecord, parse_users
 from .cli import UsageError
 from .errors import LocalProtocolError, RemoteProtocolError
 from .events import (
