@@ -24,7 +24,7 @@ from sipdigest._impl import TWIN_FUNCTIONS
 from sipdigest.bench import VARIANTS, inputs
 from sipdigest.errors import MalformedHeader
 
-from .conftest import FAST, RFC2617, RFC2617_HA1
+from .conftest import FAST, RFC2617, RFC2617_HA1, require_fast
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -338,9 +338,7 @@ ALGORITHM_TOKENS = ["MD5", "md5-SESS", "SHA-256", "SHA-256-sess", "SHA-512-256",
 
 @pytest.fixture(params=["pure", "fast"])
 def core(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    module = _pure if request.param == "pure" else FAST
-    if module is None:
-        pytest.skip("sipdigest._fast is not built")
+    module = _pure if request.param == "pure" else require_fast()
     for name in TWIN_FUNCTIONS:
         monkeypatch.setattr(_impl, name, getattr(module, name))
 

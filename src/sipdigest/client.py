@@ -276,12 +276,7 @@ class Client:
         if entry.owner is not cred:
             self._own(entry, cred)
         ha1 = entry.ha1
-        n = entry.nc = entry.nc + 1
-        nc = _NC_TEXT[n] if n < 256 else f"{n:08x}"
-        try:
-            cnonce = self._new_cnonce()
-        except IndexError:
-            cnonce = self._cnonces.refill()
+        nc, cnonce = self._count(entry)
         hash_id = entry.hash_id
         if alg.sess:
             ha1 = self._ha1_sess(hash_id, ha1, nonce, cnonce)
@@ -521,12 +516,7 @@ class Client:
             )  # fmt: skip
             sent[group] = (cred, nonce, hash_id, ha1, uri, "", "", _NONE, preemptive)
             return HEADER_NAMES[group[0]], value
-        n = entry.nc = entry.nc + 1
-        nc = _NC_TEXT[n] if n < 256 else f"{n:08x}"
-        try:
-            cnonce = self._new_cnonce()
-        except IndexError:
-            cnonce = self._cnonces.refill()
+        nc, cnonce = self._count(entry)
         if entry.alg.sess:
             ha1 = self._ha1_sess(hash_id, ha1, nonce, cnonce)
         code = entry.qop_code
@@ -536,6 +526,15 @@ class Client:
         )  # fmt: skip
         sent[group] = (cred, nonce, hash_id, ha1, uri, nc, cnonce, code, preemptive)
         return HEADER_NAMES[group[0]], value
+
+    def _count(self, entry: NonceEntry) -> tuple[str, str]:
+        """The next nonce-count of ``entry`` (8 hex digits) and a fresh cnonce."""
+        n = entry.nc = entry.nc + 1
+        try:
+            cnonce = self._new_cnonce()
+        except IndexError:  # the batch of cnonces drawn from the entropy is used up
+            cnonce = self._cnonces.refill()
+        return (_NC_TEXT[n] if n < 256 else f"{n:08x}"), cnonce
 
     def _own(self, entry: NonceEntry, cred: Credential) -> None:
         """Give ``entry`` the HA1 and the rendered start ("Digest username=...") of ``cred``."""
