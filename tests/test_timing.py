@@ -7,8 +7,11 @@ of calls; Welch's t statistic is computed on the raw samples and on the samples 
 at several upper percentiles (dudect's way of removing scheduler noise), and the
 largest |t| is reported (``record_property`` and stdout with ``-s``). A leak of one
 comparison step per byte shows as |t| in the tens or hundreds within these sample
-sizes (the positive control below is such a leak); the assertion allows |t| < 10, so
-a noisy shared machine cannot make it flake. The figures measured while writing this
+sizes (the positive control below is such a leak); the assertion allows |t| < 10.
+A burst of load from another process can still push one measurement over that line,
+so a measurement above it is repeated, up to ``ATTEMPTS`` times, and the smallest |t|
+is judged: a real leak is above the line every time (the control shows it), noise is
+not. The figures measured while writing this
 are in docs/HARDENING.md.
 
 Covered: ``_impl.check_response`` (request-digest and rspauth comparison) and
@@ -38,6 +41,7 @@ SAMPLES = 12_000  # per class, at most
 BATCH = 8  # calls per timed sample
 BUDGET = 3.0  # seconds per measurement, at most
 PERCENTILES = (None, 0.99, 0.95, 0.90, 0.75, 0.50)
+ATTEMPTS = 3  # measurements at most, while |t| stays at or above T_LIMIT
 
 CORES: list[Any] = [pytest.param(_pure, id="pure")] + (
     [pytest.param(FAST, id="fast")] if FAST is not None else []
@@ -87,9 +91,23 @@ def dudect(call: Callable[[Any], object], first: Any, last: Any) -> dict[str, fl
             "ns_first": med[0], "ns_last": med[1]}  # fmt: skip
 
 
+def least_leak(call: Callable[[Any], object], first: Any, last: Any) -> dict[str, float]:
+    """``dudect``, repeated while |t| >= T_LIMIT (at most ATTEMPTS times): the run with
+    the smallest |t|, and how many runs it took."""
+    best: dict[str, float] = {}
+    for attempt in range(1, ATTEMPTS + 1):
+        r = dudect(call, first, last)
+        if not best or r["t"] < best["t"]:
+            best = r
+        if best["t"] < T_LIMIT:
+            break
+    return {**best, "attempts": attempt}
+
+
 def _report(record_property: Callable[[str, object], None], name: str, r: dict[str, float]) -> None:
     record_property(f"{name}.max_abs_t", round(r["t"], 2))
     record_property(f"{name}.samples", int(r["n_first"] + r["n_last"]))
+    record_property(f"{name}.attempts", int(r.get("attempts", 1)))
     print(
         f"\n{name}: max|t| = {r['t']:.2f} over {int(r['n_first'])}+{int(r['n_last'])} samples "
         f"of {BATCH} calls; median {r['ns_first']:.0f} vs {r['ns_last']:.0f} ns/call"
@@ -113,7 +131,7 @@ def test_check_response_does_not_leak_the_first_differing_byte(
     first, last = _flip(good, 0), _flip(good, len(good) - 1)
     check = core.check_response
     assert not check(*args, first) and not check(*args, last) and check(*args, good)
-    r = dudect(lambda received: check(*args, received), first, last)
+    r = least_leak(lambda received: check(*args, received), first, last)
     _report(record_property, f"check_response[{core.__name__.rsplit('.', 1)[-1]},{hash_id}]", r)
     assert r["t"] < T_LIMIT, r
 
@@ -134,7 +152,7 @@ def test_open_nonce_does_not_leak_the_first_differing_mac_byte(
     opener = core.open_nonce
     assert opener(KEY, first, 26) is None and opener(KEY, last, 26) is None
     assert opener(KEY, core.mint_nonce(KEY, payload), 26) == payload
-    r = dudect(lambda nonce: opener(KEY, nonce, 26), first, last)
+    r = least_leak(lambda nonce: opener(KEY, nonce, 26), first, last)
     _report(record_property, f"open_nonce[{core.__name__.rsplit('.', 1)[-1]}]", r)
     assert r["t"] < T_LIMIT, r
 
@@ -152,6 +170,7 @@ def test_the_measurement_detects_an_early_exit_comparison(
                 return False
         return True
 
-    r = dudect(leaky, _flip(good, 0), _flip(good, 63))
+    r = least_leak(leaky, _flip(good, 0), _flip(good, 63))
+    assert r["attempts"] == ATTEMPTS, r  # it never dropped below the line
     _report(record_property, "control[early-exit]", r)
     assert r["t"] > 5.0, r
