@@ -18,15 +18,21 @@ from typing import Any, Iterator, Optional
 import pytest
 
 import sipdigest
-from sipdigest import compute_ha1
+from sipdigest import compute_ha1, compute_userhash
 from sipdigest._net_registrar import Registrar, UsersFileError, parse_users
+from sipdigest._net_serve import _lookup
 from sipdigest._net_uac import retransmit_schedule
 from sipdigest._netbase import parse_hostport
-from sipdigest.actions import Retry
+from sipdigest.actions import LookupCredentials, Retry
 from sipdigest.cli import main
 from sipdigest.client import Client
 from sipdigest.credentials import Credential
-from sipdigest.events import RequestPrepared, ResponseReceived
+from sipdigest.events import (
+    CredentialsFound,
+    CredentialsNotFound,
+    RequestPrepared,
+    ResponseReceived,
+)
 from sipdigest.message import Request, Response, build_request, parse_message
 from sipdigest.policy import ServerPolicy
 from sipdigest.server import Server
@@ -366,6 +372,55 @@ def test_demo_user_register_exit_codes_and_clean_stop(served: Any, tmp_path: Pat
     log = s.stop()
     assert password not in log
     assert log.count("outcome=accept") == 4 and log.rstrip().endswith("stopped")
+
+
+def test_serve_userhash_lookup_finds_the_real_user_by_hash() -> None:
+    ha1 = compute_ha1("MD5", "bob", REALM, "x")
+    users = parse_users(f"alice {REALM} pw\nbob {REALM} MD5:{ha1}\nalice other.org pw2\n")
+    lookup = _lookup(users, ("SHA-256", "MD5"))
+
+    def ask(username: str, algorithm: str, realm: str = REALM, hashed: bool = True) -> Any:
+        return lookup(LookupCredentials(realm, username, hashed, algorithm))
+
+    found = ask(compute_userhash("SHA-256", "alice", REALM), "SHA-256")
+    assert isinstance(found, CredentialsFound)
+    assert (found.username, found.password, found.ha1) == ("alice", "pw", None)
+    # a -sess look-up uses its base algorithm's hash; hex digits in either case
+    sess = ask(compute_userhash("MD5", "bob", REALM).upper(), "MD5-sess")
+    assert isinstance(sess, CredentialsFound) and sess.username == "bob"
+    assert sess.ha1 == {"MD5": ha1} and sess.password is None
+    other = ask(compute_userhash("MD5", "alice", "other.org"), "MD5", realm="other.org")
+    assert isinstance(other, CredentialsFound) and other.password == "pw2"
+    # the hash of another algorithm or realm, or a plain name sent as a hash: nobody
+    assert isinstance(ask(compute_userhash("MD5", "alice", REALM), "SHA-256"), CredentialsNotFound)
+    assert isinstance(ask(compute_userhash("MD5", "alice", REALM), "MD5", "other.org"),
+                      CredentialsNotFound)  # fmt: skip
+    assert isinstance(ask("alice", "MD5"), CredentialsNotFound)
+    # a plain look-up is unchanged; without userhash algorithms no hash is known
+    assert isinstance(ask("alice", "MD5", hashed=False), CredentialsFound)
+    plain = _lookup(users)
+    lk = LookupCredentials(REALM, compute_userhash("MD5", "alice", REALM), True, "MD5")
+    assert isinstance(plain(lk), CredentialsNotFound)
+
+
+def test_serve_userhash_registers_a_client_that_hides_its_username(
+    served: Any, tmp_path: Path
+) -> None:
+    users = tmp_path / "users"
+    users.write_text("carol 127.0.0.1 pa55 word\n")
+    s = served("--users", str(users), "--userhash", "--algorithms", "SHA-256")
+    args = ("register", f"127.0.0.1:{s.port}", "--user", "sip:carol@127.0.0.1", "--timeout", "10")
+    ok = cli(*args, password="pa55 word")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    wrong = cli(*args, password="nope")
+    assert wrong.returncode == 1
+    log = s.stop()
+    hashed = compute_userhash("SHA-256", "carol", "127.0.0.1")
+    accepted = [line for line in log.splitlines() if "outcome=accept" in line]
+    assert len(accepted) == 1 and "user=carol" in accepted[0], log
+    # the refused attempts name the user as the wire carried it: the hash, never "carol"
+    refused = [line for line in log.splitlines() if "reason=wrong_response" in line]
+    assert refused and all(f"user={hashed} " in line for line in refused), log
 
 
 def test_ctrl_c_stops_the_server_with_exit_0(served: Any) -> None:

@@ -81,6 +81,11 @@ def add_parser(sub: Any) -> None:
     s.add_argument("--nonce-ttl", type=float, default=300.0, metavar="SECONDS")
     s.add_argument("--auth-info", action="store_true", help="send Authentication-Info (rspauth)")
     s.add_argument(
+        "--userhash",
+        action="store_true",
+        help="offer userhash=true: clients may send H(user:realm) for the username (RFC 7616)",
+    )
+    s.add_argument(
         "--secret-file", metavar="FILE", help="the nonce MAC secret (default: random per run)"
     )
     s.set_defaults(_run=_cmd_serve)

@@ -10,11 +10,12 @@ import signal
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, TextIO, Union, cast
+from typing import Any, Callable, Optional, Sequence, TextIO, Union, cast
 
 from ._net_registrar import Registrar, UserRecord, parse_users
 from ._netbase import DEMO_REALM, DEMO_USER, LOG, TCP_IDLE, _clean, parse_hostport
 from .cli import UsageError
+from .digest import compute_userhash, get_algorithm
 from .errors import LocalProtocolError, RemoteProtocolError
 from .events import (
     CredentialsFound,
@@ -42,13 +43,30 @@ class ServeConfig:
 
 
 def _lookup(
-    users: dict[tuple[str, str], UserRecord],
+    users: dict[tuple[str, str], UserRecord], userhash_algorithms: Sequence[str] = ()
 ) -> Callable[[Any], Union[CredentialsFound, CredentialsNotFound]]:
+    """The registrar's in-memory look-up; with ``userhash_algorithms``, also by
+    H(user:realm) for each of them (RFC 7616 §3.4.4), computed once here, so a
+    userhash look-up is one dict probe and answers with the real username."""
+    by_hash: dict[tuple[str, str, str], tuple[str, UserRecord]] = {}
+    for token in {get_algorithm(a).token.removesuffix("-sess") for a in userhash_algorithms}:
+        for (user, realm), record in users.items():
+            by_hash[(token, realm, compute_userhash(token, user, realm))] = (user, record)
+
     def lookup(lk: Any) -> Union[CredentialsFound, CredentialsNotFound]:
-        record = users.get((lk.username, lk.realm))
-        if record is None:
+        if lk.userhash:
+            token = get_algorithm(lk.algorithm).token.removesuffix("-sess")
+            found = by_hash.get((token, lk.realm, lk.username.lower()))
+            if found is None:
+                return CredentialsNotFound(lk)
+            user, record = found
+            return CredentialsFound(
+                lk, password=record.password, ha1=dict(record.ha1) or None, username=user
+            )
+        plain = users.get((lk.username, lk.realm))
+        if plain is None:
             return CredentialsNotFound(lk)
-        return CredentialsFound(lk, password=record.password, ha1=dict(record.ha1) or None)
+        return CredentialsFound(lk, password=plain.password, ha1=dict(plain.ha1) or None)
 
     return lookup
 
@@ -91,6 +109,7 @@ def _serve_config(args: argparse.Namespace) -> ServeConfig:
         policy = ServerPolicy(
             realm=default_realm, secret=secret, role="proxy" if args.proxy else "registrar",
             algorithms=algorithms, qop=qop, nonce_ttl=args.nonce_ttl, auth_info=args.auth_info,
+            userhash=args.userhash,
         )  # fmt: skip
     except (LocalProtocolError, RemoteProtocolError) as exc:
         raise UsageError(f"sipdigest serve: {exc}") from None
@@ -173,7 +192,9 @@ async def _tcp_connection(
 
 async def _serve(config: ServeConfig, out: TextIO) -> int:
     loop = asyncio.get_running_loop()
-    server = Server(config.policy, lookup=_lookup(config.users))
+    policy = config.policy
+    hashed = policy.algorithms if policy.userhash else ()
+    server = Server(policy, lookup=_lookup(config.users, hashed))
     registrar = Registrar(server, realms=config.realms)
     stop = asyncio.Event()
     closers: list[Callable[[], None]] = []
