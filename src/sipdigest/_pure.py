@@ -417,6 +417,70 @@ def verify_fast(value: str, method: Text, ha1: object, password: object, body: b
     return 1 if hmac.compare_digest(expected, received) else 0
 
 
+# credential_fields: headers.parse_credentials' short cut, on verify_fast's scanner. Only
+# Credentials' own lower-case names count (any other name, username* included, or any
+# upper case makes the answer None), each once.
+_CF_NAMES = frozenset(
+    ("username", "realm", "nonce", "uri", "response", "algorithm", "cnonce", "opaque", "qop",
+     "nc", "userhash")
+)  # fmt: skip
+#: credential_fields' answer: username, realm, nonce, uri, response, algorithm, cnonce,
+#: opaque, qop, nc, userhash
+CredentialFields = tuple[
+    str, str, str, str, str, Union[str, None], Union[str, None], Union[str, None],
+    Union[str, None], Union[str, None], bool,
+]  # fmt: skip
+
+
+def credential_fields(value: str, max_length: int) -> Union[CredentialFields, None]:
+    """The fields of one plain Digest credentials value, or None.
+
+    The order is Credentials': username, realm, nonce, uri, response, algorithm, cnonce,
+    opaque, qop, nc (None when absent) and userhash (true when sent as "true", any case).
+    Plain means: no longer than ``max_length``, ASCII, SP/HT as the only white space,
+    ``Digest`` (any case), then name=value items with single commas between them, only
+    the names above, each once; quoted values without quoted-pair, CR/LF or another
+    control character; username, realm, nonce, uri and response present; algorithm absent
+    or a registered token (any case); qop absent or exactly ``auth`` / ``auth-int``, and
+    then nc and cnonce present; nc, when sent, 8 hex digits. Anything else is None: the
+    tokenizer and ``Credentials._from_item`` decide it, errors included, and read every
+    plain value to the same fields.
+    """
+    if type(value) is not str:
+        raise TypeError("header value must be str")
+    if len(value) > max_length or not value.isascii():
+        return None
+    m = _V_CREDENTIALS.fullmatch(value)
+    if m is None:
+        return None
+    pairs = _V_PARAM.findall(value, m.start(1), m.end(1))
+    # findall gives "" for the branch not taken; a bare value is never empty
+    p = {name: bare or quoted for name, quoted, bare in pairs}
+    if len(p) != len(pairs) or not _CF_NAMES.issuperset(p):
+        return None
+    get = p.get
+    username = get("username")
+    realm = get("realm")
+    nonce = get("nonce")
+    uri = get("uri")
+    response = get("response")
+    if username is None or realm is None or nonce is None or uri is None or response is None:
+        return None
+    algorithm = get("algorithm")
+    if algorithm is not None and algorithm.lower() not in _V_ALGORITHMS:
+        return None
+    qop = get("qop")
+    nc = get("nc")
+    cnonce = get("cnonce")
+    if qop is not None and (nc is None or cnonce is None or (qop != "auth" and qop != "auth-int")):
+        return None
+    if nc is not None and (len(nc) != 8 or nc.strip(_V_HEX)):
+        return None
+    userhash = get("userhash")
+    return (username, realm, nonce, uri, response, algorithm, cnonce, get("opaque"), qop, nc,
+            userhash is not None and userhash.lower() == "true")  # fmt: skip
+
+
 # --------------------------------------------------------------------------------------
 # Tokenizer (RFC 7235 §2.1 challenge/credentials grammar, RFC 3261 §25.1 LWS/quoting)
 #
