@@ -136,27 +136,35 @@ def ha1_sess(hash_id: int, ha1: Text, nonce: Text, cnonce: Text) -> str:
 
 # HA2 = H(method ":" uri [":" H(body)]) repeats from request to request (every REGISTER
 # a registrar checks has the same Request-URI; auth-int requests without a body), so the
-# fast path memoises it on those parts: a small map of short inputs, emptied when full.
-# Only public request data and digests of it are kept.
-_HA2: dict[tuple[int, str, str, str], str] = {}
+# fast path memoises it on those parts: per hash id, method -> uri [":" H(body)] -> HA2,
+# nested so that a hit is two look-ups of strings the caller mostly already has. Short
+# inputs only, at most _HA2_METHODS methods of _HA2_SLOTS entries per hash id, each map
+# emptied when full. Only public request data and digests of it are kept.
+_HA2: tuple[dict[str, dict[str, str]], ...] = tuple({} for _ in _CONSTRUCTORS)
 _HA2_SLOTS = 64
+_HA2_METHODS = 16
 _HA2_MAX_INPUT = 256
 
 
-def _ha2(
-    hash_id: int, h: Callable[..., "hashlib._Hash | _Truncated"], method: str, uri: str, body_hex: str
-) -> str:
-    """H(method:uri) (``body_hex`` empty) or H(method:uri:body_hex), memoised."""
-    key = (hash_id, method, uri, body_hex)
-    found = _HA2.get(key)
-    if found is not None:
-        return found
-    a2 = f"{method}:{uri}:{body_hex}".encode() if body_hex else f"{method}:{uri}".encode()
-    found = (_ONE_BLOCK[hash_id] if len(a2) < 56 else h)(a2).hexdigest()
+def _ha2(hash_id: int, method: str, key: str) -> str:
+    """H(method ":" key), memoised; ``key`` is the uri, or uri ":" H(body) for auth-int
+    (the key alone decides the hashed text, so the two kinds can share a map)."""
+    by_method = _HA2[hash_id]
+    by_uri = by_method.get(method)
+    if by_uri is not None:
+        found = by_uri.get(key)
+        if found is not None:
+            return found
+    a2 = f"{method}:{key}".encode()
+    found = (_ONE_BLOCK[hash_id] if len(a2) < 56 else _BY_ID[hash_id])(a2).hexdigest()
     if len(a2) <= _HA2_MAX_INPUT:
-        if len(_HA2) >= _HA2_SLOTS:
-            _HA2.clear()
-        _HA2[key] = found
+        if by_uri is None:
+            if len(by_method) >= _HA2_METHODS:
+                by_method.clear()
+            by_uri = by_method[method] = {}
+        elif len(by_uri) >= _HA2_SLOTS:
+            by_uri.clear()
+        by_uri[key] = found
     return found
 
 
@@ -186,16 +194,24 @@ def response(
         try:
             if h is None:
                 pass
+            elif qop == QOP_AUTH:
+                if type(nc) is str and type(cnonce) is str:
+                    by_uri = _HA2[hash_id].get(method)
+                    h2 = by_uri.get(uri) if by_uri is not None else None
+                    if h2 is None:
+                        h2 = _ha2(hash_id, method, uri)
+                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{h2}".encode()).hexdigest()
             elif qop == QOP_AUTH_INT:
                 if type(nc) is str and type(cnonce) is str and type(body) is bytes:
-                    h2 = _ha2(hash_id, h, method, uri, h(body).hexdigest())
+                    key = f"{uri}:{h(body).hexdigest()}"
+                    by_uri = _HA2[hash_id].get(method)
+                    h2 = by_uri.get(key) if by_uri is not None else None
+                    if h2 is None:
+                        h2 = _ha2(hash_id, method, key)
                     return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{h2}".encode()).hexdigest()
-            elif qop == QOP_AUTH or qop == QOP_NONE:
-                h2 = _HA2.get((hash_id, method, uri, "")) or _ha2(hash_id, h, method, uri, "")
-                if qop == QOP_NONE:
-                    return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
-                if type(nc) is str and type(cnonce) is str:
-                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{h2}".encode()).hexdigest()
+            elif qop == QOP_NONE:
+                h2 = _ha2(hash_id, method, uri)
+                return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
         except UnicodeEncodeError:
             pass
     h = _ctor(hash_id)
