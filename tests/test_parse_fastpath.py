@@ -121,7 +121,7 @@ def test_every_call_gets_its_own_extra(core: ModuleType) -> None:
         PLAIN + ', userhash="no"',
         PLAIN.replace('"alice"', '""'),
         PLAIN.replace('"alice"', "alice=="),
-        'Digest username=a,realm=b,nonce=c,uri=d,response=e',
+        "Digest username=a,realm=b,nonce=c,uri=d,response=e",
     ],
 )
 def test_plain_variations_take_the_short_cut(
@@ -147,7 +147,9 @@ def test_escape_in_quotes_is_unescaped_by_the_general_path(
     assert parse_credentials(PLAIN.replace('"alice"', '"a\\"b"')).username == 'a"b'
 
 
-def test_duplicate_parameter_is_malformed(core: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duplicate_parameter_is_malformed(
+    core: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
     for extra in (", nc=00000002", ', realm="example.com"', ", opaque=x", ", USERNAME=bob"):
         assert refused(PLAIN + extra, core, monkeypatch)[0] == "malformed"
 
@@ -202,7 +204,9 @@ def test_refusals(value: str, kind: str, core: ModuleType, monkeypatch: pytest.M
     assert refused(value, core, monkeypatch)[0] == kind
 
 
-def test_length_limit_is_the_general_paths(core: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_length_limit_is_the_general_paths(
+    core: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert agree(PLAIN, monkeypatch, max_length=len(PLAIN))[0] == "ok"
     assert refused(PLAIN, core, monkeypatch, max_length=len(PLAIN) - 1)[0] == "malformed"
     assert core.credential_fields(PLAIN, 2**80) is not None
