@@ -971,6 +971,52 @@ cdef inline Py_ssize_t _skip(const char *s, Py_ssize_t n, Py_ssize_t i, unsigned
     return i
 
 
+cdef Py_ssize_t _plain_pair(const char *s, Py_ssize_t n, Py_ssize_t i, _text *name,
+                            _text *value) noexcept nogil:
+    """One plain ``name = value`` item of a credentials value, its name starting at s[i]:
+    the spans go to ``name`` and ``value``; returns where the next item's name starts, n
+    after the last item, or -1 when the shape is not plain (no name, no "=", quoted-pair,
+    CR/LF or another control character in quotes, an empty or token68-like bare value,
+    anything but OWS "," OWS after the value, a trailing comma). Every C scanner of plain
+    credentials (credential_fields, scan_credentials) reads its items with this."""
+    cdef Py_ssize_t start = i
+    cdef const char *quote
+    i = _skip(s, n, i, C_TCHAR)
+    if i == start:
+        return -1
+    name.p = s + start
+    name.n = i - start
+    i = _skip(s, n, i, C_OWS)
+    if i == n or s[i] != _EQUALS:
+        return -1  # token68 or a second challenge
+    i = _skip(s, n, i + 1, C_OWS)
+    if i < n and s[i] == _DQUOTE:
+        start = i + 1
+        quote = <const char *>memchr(s + start, _DQUOTE, n - start)
+        if quote == NULL:
+            return -1
+        i = quote - s
+        if not _qdtext_span(<const unsigned char *>s + start, i - start):
+            return -1
+        value.p = s + start
+        value.n = i - start
+        i += 1
+    else:
+        start = i
+        i = _skip(s, n, i, C_UNQ)
+        if i == start or s[start] == _EQUALS:
+            return -1  # empty, or a value like "==" that could read as token68
+        value.p = s + start
+        value.n = i - start
+    i = _skip(s, n, i, C_OWS)
+    if i == n:
+        return n
+    if s[i] != _COMMA:
+        return -1
+    i = _skip(s, n, i + 1, C_OWS)
+    return i if i < n else -1
+
+
 cdef bint _plain_text(object o, _text *t) noexcept:
     """Exact str (as UTF-8) or exact bytes; false, with no exception left, otherwise."""
     if type(o) is bytes:
@@ -1154,3 +1200,78 @@ def _sha256_hardware(allow):
 
 include "_fast_server.pxi"
 include "_fast_client.pxi"
+
+
+# --------------------------------------------------------------------------------------
+# credential_fields: headers.parse_credentials' short cut (after the server's include,
+# whose name table it shares: the same eleven lower-case names)
+
+cdef enum:
+    _F_REQUIRED = (1 << S_USERNAME) | (1 << S_REALM) | (1 << S_NONCE) | (1 << S_URI) \
+        | (1 << S_RESPONSE)
+
+
+cdef str _span_str(const _text *t):
+    return _ascii(<const Py_UCS1 *>t.p, t.n, False)
+
+
+def credential_fields(value, max_length):
+    """The fields of one plain Digest credentials value in Credentials' order, or None
+    (see _pure.credential_fields)."""
+    if type(value) is not str:
+        raise TypeError("header value must be str")
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value), i
+    cdef const char *s
+    cdef _text field[S_COUNT]
+    cdef _text name, val
+    cdef unsigned int seen = 0
+    cdef int pid
+    cdef bint sess
+    cdef object qop
+    if n > _limit(max_length) or not PyUnicode_IS_ASCII(value):
+        return None
+    s = <const char *>PyUnicode_1BYTE_DATA(value)
+    i = _skip(s, n, 0, C_OWS)
+    if n - i < 7 or not _ieq(s + i, 6, b"digest", 6) or not _is(<unsigned char>s[i + 6], C_OWS):
+        return None
+    i = _skip(s, n, i + 7, C_OWS)
+    while i < n:
+        i = _plain_pair(s, n, i, &name, &val)
+        if i < 0:
+            return None
+        pid = _scan_name(name.p, name.n)
+        if pid < 0 or seen & (1u << pid):
+            return None  # another name (extra, username*, any upper case) or a duplicate
+        seen |= 1u << pid
+        field[pid] = val
+    if (seen & _F_REQUIRED) != _F_REQUIRED:
+        return None
+    if seen & (1u << S_ALGORITHM) and _algorithm(field[S_ALGORITHM], &sess) < 0:
+        return None
+    if seen & (1u << S_QOP):
+        if _lit(field[S_QOP].p, field[S_QOP].n, b"auth", 4):
+            qop = "auth"
+        elif _lit(field[S_QOP].p, field[S_QOP].n, b"auth-int", 8):
+            qop = "auth-int"
+        else:
+            return None
+        if not seen & (1u << S_NC) or not seen & (1u << S_CNONCE):
+            return None
+    else:
+        qop = None
+    if seen & (1u << S_NC) and not _hex8(field[S_NC]):
+        return None
+    return (
+        _span_str(&field[S_USERNAME]),
+        _span_str(&field[S_REALM]),
+        _span_str(&field[S_NONCE]),
+        _span_str(&field[S_URI]),
+        _span_str(&field[S_RESPONSE]),
+        _span_str(&field[S_ALGORITHM]) if seen & (1u << S_ALGORITHM) else None,
+        _span_str(&field[S_CNONCE]) if seen & (1u << S_CNONCE) else None,
+        _span_str(&field[S_OPAQUE]) if seen & (1u << S_OPAQUE) else None,
+        qop,
+        _span_str(&field[S_NC]) if seen & (1u << S_NC) else None,
+        bool(seen & (1u << S_USERHASH)
+             and _ieq(field[S_USERHASH].p, field[S_USERHASH].n, b"true", 4)),
+    )

@@ -95,10 +95,10 @@ def scan_credentials(value, realm, max_length):
     (see _pure_server.scan_credentials)."""
     if type(value) is not str or not isinstance(realm, str):
         raise TypeError("header value and realm must be str")
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value), i, start, vstart, vend
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value), i
     cdef const char *s
-    cdef const char *quote
     cdef _text field[S_COUNT]
+    cdef _text name, val
     cdef unsigned int seen = 0
     cdef int pid, code = 0, qcode, k
     cdef unsigned long count = 0
@@ -108,42 +108,15 @@ def scan_credentials(value, realm, max_length):
     if n < 7 or not _ieq(s, 6, b"digest", 6) or not _is(<unsigned char>s[6], C_OWS):
         return None
     i = _skip(s, n, 7, C_OWS)
-    while True:
-        start = i
-        i = _skip(s, n, i, C_TCHAR)
-        pid = _scan_name(s + start, i - start)
-        if pid < 0:
+    while i < n:
+        i = _plain_pair(s, n, i, &name, &val)
+        if i < 0:
             return None
-        i = _skip(s, n, i, C_OWS)
-        if i == n or s[i] != _EQUALS:
-            return None
-        i = _skip(s, n, i + 1, C_OWS)
-        if i < n and s[i] == _DQUOTE:
-            vstart = i + 1
-            quote = <const char *>memchr(s + vstart, _DQUOTE, n - vstart)
-            if quote == NULL:
-                return None
-            vend = quote - s
-            if not _qdtext_span(<const unsigned char *>s + vstart, vend - vstart):
-                return None
-            i = vend + 1
-        else:
-            vstart = i
-            i = _skip(s, n, i, C_UNQ)
-            if i == vstart or s[vstart] == _EQUALS:
-                return None
-            vend = i
-        if seen & (1u << pid):
+        pid = _scan_name(name.p, name.n)
+        if pid < 0 or seen & (1u << pid):
             return None
         seen |= 1u << pid
-        field[pid].p = s + vstart
-        field[pid].n = vend - vstart
-        i = _skip(s, n, i, C_OWS)
-        if i == n:
-            break
-        if s[i] != _COMMA:
-            return None
-        i = _skip(s, n, i + 1, C_OWS)
+        field[pid] = val
     if (seen & _S_REQUIRED) != _S_REQUIRED:
         return None
     if not PyUnicode_IS_ASCII(realm) or not _lit(field[S_REALM].p, field[S_REALM].n,

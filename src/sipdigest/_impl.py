@@ -41,6 +41,7 @@ core, IMPLEMENTATION = _choose()
 if TYPE_CHECKING:  # both twins have these signatures; _fast.pyi says so too
     from ._pure import (
         check_response,
+        credential_fields,
         ha1,
         ha1_sess,
         hexdigest,
@@ -64,6 +65,7 @@ else:
     mint_nonce = core.mint_nonce
     open_nonce = core.open_nonce
     verify_fast = core.verify_fast
+    credential_fields = core.credential_fields
 
 #: Twin functions of the machines, listed by their pure modules' ``__all__``.
 MACHINE_TWINS: tuple[str, ...] = (*_pure_server.__all__, *_pure_client.__all__)
@@ -89,6 +91,7 @@ TWIN_FUNCTIONS = (
     "mint_nonce",
     "open_nonce",
     "verify_fast",
+    "credential_fields",
     *MACHINE_TWINS,
 )
 
@@ -115,4 +118,5 @@ __all__ = [
     "mint_nonce",
     "open_nonce",
     "verify_fast",
+    "credential_fields",
 ]

@@ -136,27 +136,35 @@ def ha1_sess(hash_id: int, ha1: Text, nonce: Text, cnonce: Text) -> str:
 
 # HA2 = H(method ":" uri [":" H(body)]) repeats from request to request (every REGISTER
 # a registrar checks has the same Request-URI; auth-int requests without a body), so the
-# fast path memoises it on those parts: a small map of short inputs, emptied when full.
-# Only public request data and digests of it are kept.
-_HA2: dict[tuple[int, str, str, str], str] = {}
+# fast path memoises it on those parts: per hash id, method -> uri [":" H(body)] -> HA2,
+# nested so that a hit is two look-ups of strings the caller mostly already has. Short
+# inputs only, at most _HA2_METHODS methods of _HA2_SLOTS entries per hash id, each map
+# emptied when full. Only public request data and digests of it are kept.
+_HA2: tuple[dict[str, dict[str, str]], ...] = tuple({} for _ in _CONSTRUCTORS)
 _HA2_SLOTS = 64
+_HA2_METHODS = 16
 _HA2_MAX_INPUT = 256
 
 
-def _ha2(
-    hash_id: int, h: Callable[..., "hashlib._Hash | _Truncated"], method: str, uri: str, body_hex: str
-) -> str:
-    """H(method:uri) (``body_hex`` empty) or H(method:uri:body_hex), memoised."""
-    key = (hash_id, method, uri, body_hex)
-    found = _HA2.get(key)
-    if found is not None:
-        return found
-    a2 = f"{method}:{uri}:{body_hex}".encode() if body_hex else f"{method}:{uri}".encode()
-    found = (_ONE_BLOCK[hash_id] if len(a2) < 56 else h)(a2).hexdigest()
+def _ha2(hash_id: int, method: str, key: str) -> str:
+    """H(method ":" key), memoised; ``key`` is the uri, or uri ":" H(body) for auth-int
+    (the key alone decides the hashed text, so the two kinds can share a map)."""
+    by_method = _HA2[hash_id]
+    by_uri = by_method.get(method)
+    if by_uri is not None:
+        found = by_uri.get(key)
+        if found is not None:
+            return found
+    a2 = f"{method}:{key}".encode()
+    found = (_ONE_BLOCK[hash_id] if len(a2) < 56 else _BY_ID[hash_id])(a2).hexdigest()
     if len(a2) <= _HA2_MAX_INPUT:
-        if len(_HA2) >= _HA2_SLOTS:
-            _HA2.clear()
-        _HA2[key] = found
+        if by_uri is None:
+            if len(by_method) >= _HA2_METHODS:
+                by_method.clear()
+            by_uri = by_method[method] = {}
+        elif len(by_uri) >= _HA2_SLOTS:
+            by_uri.clear()
+        by_uri[key] = found
     return found
 
 
@@ -186,16 +194,24 @@ def response(
         try:
             if h is None:
                 pass
+            elif qop == QOP_AUTH:
+                if type(nc) is str and type(cnonce) is str:
+                    by_uri = _HA2[hash_id].get(method)
+                    h2 = by_uri.get(uri) if by_uri is not None else None
+                    if h2 is None:
+                        h2 = _ha2(hash_id, method, uri)
+                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{h2}".encode()).hexdigest()
             elif qop == QOP_AUTH_INT:
                 if type(nc) is str and type(cnonce) is str and type(body) is bytes:
-                    h2 = _ha2(hash_id, h, method, uri, h(body).hexdigest())
+                    key = f"{uri}:{h(body).hexdigest()}"
+                    by_uri = _HA2[hash_id].get(method)
+                    h2 = by_uri.get(key) if by_uri is not None else None
+                    if h2 is None:
+                        h2 = _ha2(hash_id, method, key)
                     return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{h2}".encode()).hexdigest()
-            elif qop == QOP_AUTH or qop == QOP_NONE:
-                h2 = _HA2.get((hash_id, method, uri, "")) or _ha2(hash_id, h, method, uri, "")
-                if qop == QOP_NONE:
-                    return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
-                if type(nc) is str and type(cnonce) is str:
-                    return h(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{h2}".encode()).hexdigest()
+            elif qop == QOP_NONE:
+                h2 = _ha2(hash_id, method, uri)
+                return h(f"{ha1}:{nonce}:{h2}".encode()).hexdigest()
         except UnicodeEncodeError:
             pass
     h = _ctor(hash_id)
@@ -415,6 +431,70 @@ def verify_fast(value: str, method: Text, ha1: object, password: object, body: b
     if len(received) != hexlen:
         return 0
     return 1 if hmac.compare_digest(expected, received) else 0
+
+
+# credential_fields: headers.parse_credentials' short cut, on verify_fast's scanner. Only
+# Credentials' own lower-case names count (any other name, username* included, or any
+# upper case makes the answer None), each once.
+_CF_NAMES = frozenset(
+    ("username", "realm", "nonce", "uri", "response", "algorithm", "cnonce", "opaque", "qop",
+     "nc", "userhash")
+)  # fmt: skip
+#: credential_fields' answer: username, realm, nonce, uri, response, algorithm, cnonce,
+#: opaque, qop, nc, userhash
+CredentialFields = tuple[
+    str, str, str, str, str, Union[str, None], Union[str, None], Union[str, None],
+    Union[str, None], Union[str, None], bool,
+]  # fmt: skip
+
+
+def credential_fields(value: str, max_length: int) -> Union[CredentialFields, None]:
+    """The fields of one plain Digest credentials value, or None.
+
+    The order is Credentials': username, realm, nonce, uri, response, algorithm, cnonce,
+    opaque, qop, nc (None when absent) and userhash (true when sent as "true", any case).
+    Plain means: no longer than ``max_length``, ASCII, SP/HT as the only white space,
+    ``Digest`` (any case), then name=value items with single commas between them, only
+    the names above, each once; quoted values without quoted-pair, CR/LF or another
+    control character; username, realm, nonce, uri and response present; algorithm absent
+    or a registered token (any case); qop absent or exactly ``auth`` / ``auth-int``, and
+    then nc and cnonce present; nc, when sent, 8 hex digits. Anything else is None: the
+    tokenizer and ``Credentials._from_item`` decide it, errors included, and read every
+    plain value to the same fields.
+    """
+    if type(value) is not str:
+        raise TypeError("header value must be str")
+    if len(value) > max_length or not value.isascii():
+        return None
+    m = _V_CREDENTIALS.fullmatch(value)
+    if m is None:
+        return None
+    pairs = _V_PARAM.findall(value, m.start(1), m.end(1))
+    # findall gives "" for the branch not taken; a bare value is never empty
+    p = {name: bare or quoted for name, quoted, bare in pairs}
+    if len(p) != len(pairs) or not _CF_NAMES.issuperset(p):
+        return None
+    get = p.get
+    username = get("username")
+    realm = get("realm")
+    nonce = get("nonce")
+    uri = get("uri")
+    response = get("response")
+    if username is None or realm is None or nonce is None or uri is None or response is None:
+        return None
+    algorithm = get("algorithm")
+    if algorithm is not None and algorithm.lower() not in _V_ALGORITHMS:
+        return None
+    qop = get("qop")
+    nc = get("nc")
+    cnonce = get("cnonce")
+    if qop is not None and (nc is None or cnonce is None or (qop != "auth" and qop != "auth-int")):
+        return None
+    if nc is not None and (len(nc) != 8 or nc.strip(_V_HEX)):
+        return None
+    userhash = get("userhash")
+    return (username, realm, nonce, uri, response, algorithm, cnonce, get("opaque"), qop, nc,
+            userhash is not None and userhash.lower() == "true")  # fmt: skip
 
 
 # --------------------------------------------------------------------------------------

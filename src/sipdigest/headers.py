@@ -550,12 +550,26 @@ def parse_challenge_headers(
     return out
 
 
+_new_object = object.__new__
+
+
 def parse_credentials(value: str, *, max_length: int = MAX_HEADER_LENGTH) -> Credentials:
     """One Authorization / Proxy-Authorization value (exactly one credentials item).
 
     A Basic (or other non-Digest) value parses to an object whose ``is_digest`` is false,
     so a server can refuse it by name; use :func:`require_digest` to raise instead.
     """
+    fields = _impl.credential_fields(value, max_length)
+    if fields is not None:
+        # the plain shape (see _pure.credential_fields): the fields _from_item would give
+        self = _new_object(Credentials)
+        (self.username, self.realm, self.nonce, self.uri, self.response, self.algorithm,
+         self.cnonce, self.opaque, self.qop, self.nc, self.userhash) = fields  # fmt: skip
+        self.scheme = "Digest"
+        self.token68 = None
+        self.username_star = False
+        self.extra = {}
+        return self
     items = _impl.tokenize(value, max_length, MAX_PARAMS)
     if len(items) != 1:
         raise MalformedHeader("one header value holds one set of credentials")
