@@ -978,7 +978,7 @@ cdef Py_ssize_t _plain_pair(const char *s, Py_ssize_t n, Py_ssize_t i, _text *na
     after the last item, or -1 when the shape is not plain (no name, no "=", quoted-pair,
     CR/LF or another control character in quotes, an empty or token68-like bare value,
     anything but OWS "," OWS after the value, a trailing comma). Every C scanner of plain
-    credentials (credential_fields, scan_credentials) reads its items with this."""
+    credentials (verify_fast, credential_fields, scan_credentials) reads its items with this."""
     cdef Py_ssize_t start = i
     cdef const char *quote
     i = _skip(s, n, i, C_TCHAR)
@@ -1034,9 +1034,8 @@ cdef bint _plain_text(object o, _text *t) noexcept:
 
 cdef int _verify(str value, object method, object ha1, object password, object body) noexcept:
     """1 / 0 for plain well-formed Digest credentials, -1 for everything else."""
-    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value), i, start, vstart, vend
+    cdef Py_ssize_t n = PyUnicode_GET_LENGTH(value), i, start
     cdef const char *s
-    cdef const char *quote
     cdef _text field[P_OTHER]                  # value of each parameter seen (``seen``)
     cdef _text other[_VERIFY_MAX_ITEMS]        # names of the other parameters
     cdef int nother = 0, items = 1, pid, k, alg, qop = _QOP_NONE
@@ -1045,7 +1044,7 @@ cdef int _verify(str value, object method, object ha1, object password, object b
     cdef Py_ssize_t hexlen
     cdef char ha1_hex[_HEX_MAX]
     cdef char expected[_HEX_MAX]
-    cdef _text name, t_method, t_body, t_secret, t_ha1
+    cdef _text name, val, t_method, t_body, t_secret, t_ha1
     cdef _text parts[3]
     cdef char c
 
@@ -1065,33 +1064,11 @@ cdef int _verify(str value, object method, object ha1, object password, object b
 
     # name = ( token | "quoted" ) ( OWS "," OWS name = ... )* OWS: a subset of what the
     # full tokenizer reads as one credentials item with the same dict.
-    while True:
-        start = i
-        i = _skip(s, n, i, C_TCHAR)
-        if i == start:
-            return -1  # no name: empty item, trailing comma, junk
-        name.p = s + start
-        name.n = i - start
+    while i < n:
+        i = _plain_pair(s, n, i, &name, &val)
+        if i < 0:
+            return -1
         pid = _param_id(name.p, name.n)
-        i = _skip(s, n, i, C_OWS)
-        if i == n or s[i] != _EQUALS:
-            return -1  # token68 or a second challenge
-        i = _skip(s, n, i + 1, C_OWS)
-        if i < n and s[i] == _DQUOTE:
-            vstart = i + 1
-            quote = <const char *>memchr(s + vstart, _DQUOTE, n - vstart)
-            if quote == NULL:
-                return -1
-            vend = quote - s
-            if not _qdtext_span(<const unsigned char *>s + vstart, vend - vstart):
-                return -1  # quoted-pair, CR/LF or another control character
-            i = vend + 1
-        else:
-            vstart = i
-            i = _skip(s, n, i, C_UNQ)
-            if i == vstart or s[vstart] == _EQUALS:
-                return -1  # empty, or a value like "==" that could read as token68
-            vend = i
         items += 1
         if items > _VERIFY_MAX_ITEMS:
             return -1
@@ -1105,14 +1082,7 @@ cdef int _verify(str value, object method, object ha1, object password, object b
             if seen & (1u << pid):
                 return -1  # duplicate: the tokenizer raises
             seen |= 1u << pid
-            field[pid].p = s + vstart
-            field[pid].n = vend - vstart
-        i = _skip(s, n, i, C_OWS)
-        if i == n:
-            break
-        if s[i] != _COMMA:
-            return -1
-        i = _skip(s, n, i + 1, C_OWS)
+            field[pid] = val
 
     # headers.Credentials._from_item and digest.verify_credentials, plain cases only
     if (seen & _REQUIRED) != _REQUIRED or seen & (1u << P_USERNAME_STAR):
