@@ -190,15 +190,49 @@ def find_credentials(headers, lname, realm, start, max_length):
 # --------------------------------------------------------------------------------------
 # ReplayWindows: _pure_server.ReplayWindows over flat C arrays
 #
-# Entries live in insertion order in one array (the array is the eviction ring), each
-# ``_stride`` 32-bit words: key (2), expiry (2), highest count (1), then the window
-# mask; one entry is one or two cache lines, so a check with a million nonces costs
-# two cache misses (index, entry). An open-addressing index (linear probing, load
-# <= 1/2, entry number + 1, 0 = empty) finds a key. Keys are hashed as Python hashes
-# bytes (SipHash under the interpreter's seed), so a peer cannot aim collisions at it.
-# Removal is backward-shift deletion.
+# Entries live in insertion order in one array (the array is the eviction ring, so an
+# entry never moves), ``_stride`` 32-bit words each: key (2), highest count (1), expiry
+# (1), then the window mask. With a window of up to 128 counts an entry is 32 bytes and
+# the array is 64-byte aligned, so an entry is exactly half a cache line: a check reads
+# ONE line of entry (36 bytes with no alignment straddled a line half the time).
+#
+# The index is open addressing (linear probing, load <= 3/4, backward-shift deletion)
+# of 64-bit words: entry number + 1 in the high half (0 = empty), the key's 32-bit hash
+# in the low half. The home slot is a function of that hash alone (multiply-shift, any
+# table size), so probing past other keys compares hashes inside the index line and
+# dereferences no other entry, and deletion moves index words without reading entries.
+# A check with a million nonces thus touches two lines (index, entry) instead of ~3.
+# Keys are hashed as Python hashes bytes (SipHash under the interpreter's seed), so a
+# peer cannot aim collisions at it.
+#
+# The expiry is stored in 32 bits (whole seconds: until 2106); a larger one (the
+# _pure_server._expiry clamp goes to 2**48 - 1) is stored as 0xFFFFFFFF and kept exactly
+# in a small dict by entry number, so the watermark is exactly the pure twin's.
+# Memory with a 128-count window: 32 bytes of entry + 8 x 4/3 of index, ~43 bytes a
+# nonce (it was ~46, with 3 lines touched per check).
 
 cdef uint64_t _EXP_MAXV = (<uint64_t>1 << 48) - 1
+cdef uint32_t _EXP_BIG = 0xFFFFFFFF
+
+# A big table (a million nonces: ~43 MB) is read at random: with 4 KiB pages nearly every
+# check also misses the TLB. On Linux, ask for transparent huge pages for the whole
+# pages inside the block (a hint: ignored where THP is off; only tables of 4 MiB or more).
+cdef extern from *:
+    """
+    #if defined(__linux__)
+    #include <sys/mman.h>
+    #endif
+    static void sd_hugepages(void *p, size_t n) {
+    #if defined(__linux__) && defined(MADV_HUGEPAGE)
+        size_t a = ((size_t)p + 4095) & ~(size_t)4095, e = ((size_t)p + n) & ~(size_t)4095;
+        if (e > a && e - a >= ((size_t)4 << 20))
+            (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+    #else
+        (void)p; (void)n;
+    #endif
+    }
+    """
+    void sd_hugepages(void *p, size_t n) noexcept nogil
 
 
 cdef uint64_t _replay_expiry(object expires) except? 0xFFFFFFFFFFFFFFFF:
@@ -240,11 +274,13 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
     (see _pure_server.ReplayWindows)."""
 
     cdef Py_ssize_t _capacity, _count, _hand, _words, _stride, _max_window
-    cdef size_t _imask
+    cdef size_t _isize
     cdef int64_t _watermark
-    cdef uint32_t *_data      # _stride words per entry: key, expiry, high, mask
-    cdef uint32_t *_index
-    cdef uint32_t _top        # the valid bits of an entry's last mask word
+    cdef void *_block          # the allocation _data is aligned within
+    cdef uint32_t *_data       # _stride words per entry: key, high, expiry, mask
+    cdef uint64_t *_index      # (entry number + 1) << 32 | 32-bit hash; 0 = empty
+    cdef uint32_t _top         # the valid bits of an entry's last mask word
+    cdef dict _big             # entry number -> expiry, for expiries >= 0xFFFFFFFF
 
     def __cinit__(self, capacity, max_window):
         if type(capacity) is not int or not 0 < capacity <= 1 << 30:
@@ -252,45 +288,52 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
         if type(max_window) is not int or not 0 < max_window <= 1 << 16:
             raise ValueError("max_window must be a positive int (at most 65536)")
         cdef Py_ssize_t cap = capacity
-        cdef size_t size = 2
-        while size < <size_t>(2 * cap):
-            size <<= 1
         self._capacity = cap
         self._max_window = max_window
         self._words = (self._max_window + 31) // 32
-        self._stride = 5 + self._words
+        # 8 or 16 words (half a line, a line) when the mask fits, so that no entry
+        # straddles two lines; wider windows are long entries anyway
+        self._stride = 4 + self._words
+        if self._stride <= 8:
+            self._stride = 8
+        elif self._stride <= 16:
+            self._stride = 16
         self._top = 0xFFFFFFFF if self._max_window % 32 == 0 else \
             ((<uint32_t>1 << (self._max_window % 32)) - 1)
-        self._imask = size - 1
+        self._isize = <size_t>(cap + cap // 3 + 1)  # load <= 3/4, at least one empty
         self._watermark = -1
-        self._data = <uint32_t *>PyMem_Malloc(cap * self._stride * sizeof(uint32_t))
-        self._index = <uint32_t *>PyMem_Calloc(size, sizeof(uint32_t))
-        if self._data == NULL or self._index == NULL:
+        self._big = {}
+        self._block = PyMem_Malloc(cap * self._stride * sizeof(uint32_t) + 63)
+        self._index = <uint64_t *>PyMem_Calloc(self._isize, sizeof(uint64_t))
+        if self._block == NULL or self._index == NULL:
             raise MemoryError()
+        self._data = <uint32_t *>((<size_t>self._block + 63) & ~(<size_t>63))
+        sd_hugepages(self._block, cap * self._stride * sizeof(uint32_t) + 63)
+        sd_hugepages(self._index, self._isize * sizeof(uint64_t))
 
     def __dealloc__(self):
-        PyMem_Free(self._data)
+        PyMem_Free(self._block)
         PyMem_Free(self._index)
 
     cdef inline uint32_t *_entry(self, Py_ssize_t slot) noexcept:
         return self._data + slot * self._stride
 
-    cdef size_t _home(self, uint64_t key) noexcept:
-        return <size_t>_Py_HashBytes(&key, 8) & self._imask
+    cdef inline size_t _home(self, uint32_t h) noexcept:
+        return <size_t>((<uint64_t>h * <uint64_t>self._isize) >> 32)
 
-    cdef void _unlink(self, uint64_t key) noexcept:
-        """Remove ``key`` (present) from the index, shifting its probe run back."""
-        cdef size_t i = self._home(key), j, home
-        cdef uint32_t e
-        while _get64(self._entry(self._index[i] - 1)) != key:
-            i = (i + 1) & self._imask
+    cdef void _unlink(self, uint32_t h, Py_ssize_t slot) noexcept:
+        """Remove entry ``slot`` (hash ``h``) from the index, shifting its probe run back."""
+        cdef size_t i = self._home(h), j, home, n = self._isize
+        cdef uint64_t e, want = (<uint64_t>(slot + 1) << 32) | h
+        while self._index[i] != want:
+            i = i + 1 if i + 1 < n else 0
         j = i
         while True:
-            j = (j + 1) & self._imask
+            j = j + 1 if j + 1 < n else 0
             e = self._index[j]
             if e == 0:
                 break
-            home = self._home(_get64(self._entry(e - 1)))
+            home = self._home(<uint32_t>e)
             # leave it if its home lies cyclically in (i, j]
             if (i <= j and i < home <= j) or (i > j and (home > i or home <= j)):
                 continue
@@ -308,22 +351,24 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
             raise ValueError("nc must be in [0, 2**32)")
         if window > self._max_window:
             raise ValueError("window is larger than this store's max_window")
-        cdef uint64_t k, exp
-        cdef uint32_t c = nc, high, e
-        cdef size_t i
+        cdef uint64_t k, exp, old, e
+        cdef uint32_t c = nc, high, h, w32
+        cdef size_t i, n = self._isize
         cdef Py_ssize_t slot, w, age, shift, ws, bs, win
-        cdef uint32_t *ent
+        cdef uint32_t *ent = NULL
         cdef uint32_t *m
         memcpy(&k, PyBytes_AS_STRING(key), 8)
-        i = self._home(k)
+        h = <uint32_t>_Py_HashBytes(&k, 8)
+        i = self._home(h)
         while True:
             e = self._index[i]
             if e == 0:
                 break
-            ent = self._entry(e - 1)
-            if _get64(ent) == k:
-                break
-            i = (i + 1) & self._imask
+            if <uint32_t>e == h:
+                ent = self._entry(<Py_ssize_t>(e >> 32) - 1)
+                if _get64(ent) == k:
+                    break
+            i = i + 1 if i + 1 < n else 0
         if e == 0:  # a new key
             exp = _replay_expiry(expires)
             if <int64_t>exp <= self._watermark:
@@ -331,32 +376,39 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
             slot = self._hand
             ent = self._entry(slot)
             if self._count == self._capacity:  # the ring is full: evict its oldest
-                if <int64_t>_get64(ent + 2) > self._watermark:
-                    self._watermark = <int64_t>_get64(ent + 2)
-                self._unlink(_get64(ent))
+                old = ent[3]
+                if ent[3] == _EXP_BIG:
+                    old = self._big.pop(slot)
+                if <int64_t>old > self._watermark:
+                    self._watermark = <int64_t>old
+                self._unlink(<uint32_t>_Py_HashBytes(ent, 8), slot)
                 # the probe run may have moved: find the new key's free slot again
-                i = self._home(k)
+                i = self._home(h)
                 while self._index[i] != 0:
-                    i = (i + 1) & self._imask
+                    i = i + 1 if i + 1 < n else 0
             else:
                 self._count += 1
             self._hand = slot + 1 if slot + 1 < self._capacity else 0
             _set64(ent, k)
-            _set64(ent + 2, exp)
-            ent[4] = c
-            m = ent + 5
+            ent[2] = c
+            if exp >= _EXP_BIG:
+                self._big[slot] = exp
+                ent[3] = _EXP_BIG
+            else:
+                ent[3] = <uint32_t>exp
+            m = ent + 4
             memset(m, 0, self._words * sizeof(uint32_t))
             m[0] = 1
-            self._index[i] = <uint32_t>(slot + 1)
+            self._index[i] = (<uint64_t>(slot + 1) << 32) | h
             return True
         if window <= 0:
             return False
         win = window
-        high = ent[4]
-        m = ent + 5
+        high = ent[2]
+        m = ent + 4
         if c > high:
             shift = c - high
-            ent[4] = c
+            ent[2] = c
             if shift >= self._max_window:
                 memset(m, 0, self._words * sizeof(uint32_t))
             else:
@@ -364,12 +416,12 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
                 bs = shift % 32
                 w = self._words - 1
                 while w >= 0:
-                    e = 0
+                    w32 = 0
                     if w - ws >= 0:
-                        e = m[w - ws] << bs
+                        w32 = m[w - ws] << bs
                         if bs and w - ws - 1 >= 0:
-                            e |= m[w - ws - 1] >> (32 - bs)
-                    m[w] = e
+                            w32 |= m[w - ws - 1] >> (32 - bs)
+                    m[w] = w32
                     w -= 1
                 m[self._words - 1] &= self._top
             m[0] |= 1

@@ -3,7 +3,8 @@
 Strategy. For each nonce the store keeps the highest nonce-count seen and a bitmask of
 the ``window`` counts below it (bit *i* set = count ``high - i`` was used), and the
 nonce's expiry, keyed by the nonce's 8-byte random id (``_impl.ReplayWindows``: flat C
-arrays and an open-addressing index in the compiled twin, a dict of packed ints in the
+arrays and an open-addressing index in the compiled twin, so that a check reads one
+index line and one entry line whatever the table's size; a dict of packed ints in the
 pure one). A
 count above the highest slides the window; a count inside it is accepted once
 (reordering, e.g. parallel transactions on one flow); a repeat or a count older than the
@@ -56,8 +57,9 @@ class MemoryReplayStore:
 
     Keys are the server's 8-byte nonce ids; ``max_window`` bounds the ``window`` a call
     may ask for (the server passes its policy's ``replay_window``). The table is
-    ``_impl.ReplayWindows``: C arrays in the compiled twin (about 50 bytes a nonce
-    with a 128-count window), the same algorithm in Python otherwise.
+    ``_impl.ReplayWindows``: C arrays in the compiled twin (about 43 bytes a nonce
+    with a 128-count window: a 32-byte entry, half a cache line, and its index word),
+    the same algorithm in Python otherwise.
     """
 
     __slots__ = ("_windows", "check_and_record")
