@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import operator
 import re
+import sys
 from typing import Callable, Optional, Union
 
 __all__ = ["plain_challenge", "render_answer"]
@@ -33,11 +34,13 @@ PlainChallenge = tuple[int, str, str, Optional[str], Optional[str], Optional[str
 PLAIN_MAX_PARAMS = 64
 
 _KINDS = {"www-authenticate": 0, "proxy-authenticate": 1}
+_LENGTHS = frozenset(map(len, _KINDS))
 _TCH = r"[A-Za-z0-9!#$%&'*+\-.^_`|~]"
 # a quoted-string of qdtext only, or a non-empty token that does not start with "="
 # (a value like "==" could read as token68 in the full grammar)
 _VAL = r'(?:"[\t\x20\x21\x23-\x5b\x5d-\x7e]*"|[\x21\x23-\x2b\x2d-\x3c\x3e-\x7e][\x21\x23-\x2b\x2d-\x7e]*)'
 _ONE = rf"({_TCH}+)[ \t]*=[ \t]*({_VAL})"
+_TCH_LC = r"[a-z0-9!#$%&'*+\-.^_`|~]"
 _SEP = r"[ \t]*,[ \t]*"
 _HEAD = r"[ \t]*[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+"
 #: Up to 8 parameters are captured by one match as (name, value) group pairs (unused
@@ -47,6 +50,21 @@ _NESTED = ""
 for _ in range(_SLOTS - 1):
     _NESTED = rf"(?:{_SEP}{_ONE}{_NESTED})?"
 _SHORT = re.compile(rf"{_HEAD}{_ONE}{_NESTED}[ \t]*")
+#: _SHORT for the usual spelling, lower-case names: then the names need no lower() and a
+#: duplicate is an exact repeat. Flat optional groups, possessive where the engine has
+#: them (3.11): no part of this grammar ever needs to give back what it matched (a name,
+#: a token or a quoted-string is followed by none of its own characters, and a matched
+#: ", name=value" cannot be the end), so the same matches come with no backtracking state.
+_P = "+" if sys.version_info >= (3, 11) else ""
+_ONE_LC = (
+    rf"({_TCH_LC}+{_P})[ \t]*{_P}=[ \t]*{_P}"
+    rf'((?:"[\t\x20\x21\x23-\x5b\x5d-\x7e]*{_P}"|[\x21\x23-\x2b\x2d-\x3c\x3e-\x7e][\x21\x23-\x2b\x2d-\x7e]*{_P}))'
+)
+_SHORT_LC = re.compile(
+    rf"[ \t]*{_P}[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+{_P}{_ONE_LC}"
+    + rf"(?:[ \t]*{_P},[ \t]*{_P}{_ONE_LC})?{_P}" * (_SLOTS - 1)
+    + rf"[ \t]*{_P}"
+)
 _LONG = re.compile(rf"{_HEAD}({_TCH}+[ \t]*=[ \t]*{_VAL}(?:{_SEP}{_TCH}+[ \t]*=[ \t]*{_VAL})*)[ \t]*")
 _ITEM = re.compile(_ONE)
 _QUOTE = itertools.repeat('"')  # str.strip's argument for every value: qdtext has no '"'
@@ -76,7 +94,7 @@ def plain_challenge(
     value: object = None
     try:
         for name, field in headers:
-            if len(name) in (16, 18):  # the two names' lengths: most headers stop here
+            if len(name) in _LENGTHS:  # the two names' lengths: most headers stop here
                 if type(name) is not str:
                     return None
                 found = _KINDS.get(name.lower())
@@ -89,6 +107,31 @@ def plain_challenge(
         return None
     if kind < 0 or type(value) is not str or len(value) > max_length:
         return None
+    m = _SHORT_LC.fullmatch(value)
+    if m is not None:
+        # names as written, values with their quotes: only the fields returned are
+        # stripped; unused slots add one None key
+        groups = m.groups()
+        count = m.lastindex >> 1  # type: ignore[operator]  # a match has group 2 at least
+        params = dict(zip(groups[0::2], groups[1::2], strict=True))
+        if len(params) != (count if count == _SLOTS else count + 1) or count >= max_params:
+            return None
+        get = params.get
+        realm = get("realm")
+        nonce = get("nonce")
+        if realm is None or nonce is None:
+            return None
+        label = get("algorithm")
+        offered = get("qop")
+        opaque = get("opaque")
+        userhash = get("userhash")
+        return (
+            kind, _strip(realm, '"'), _strip(nonce, '"'),
+            None if label is None else _strip(label, '"'),
+            None if offered is None else _strip(offered, '"'),
+            None if opaque is None else _strip(opaque, '"'),
+            None if userhash is None else _strip(userhash, '"'),
+        )  # fmt: skip
     m = _SHORT.fullmatch(value)
     if m is not None:
         groups = m.groups()

@@ -71,6 +71,7 @@ Header = tuple[str, str]
 
 _SECRETS_CACHE_SIZE = 256
 _NONE = _impl.QOP_NONE
+_new = object.__new__
 _NC_TEXT = tuple(f"{n:08x}" for n in range(256))  # formatting costs more than a lookup
 
 
@@ -114,6 +115,7 @@ class Client:
         self._render = _impl.render_answer
         self._plain = _impl.plain_challenge
         self._ha1_sess = _impl.ha1_sess
+        self._printable_uri = ""  # the last Request-URI found printable (checked once)
 
     # ---- dispatch -----------------------------------------------------------------------
 
@@ -128,13 +130,46 @@ class Client:
         self, event: Union[RequestPrepared, ResponseReceived, CredentialsProvided]
     ) -> Action:
         """Turn one event into one action. Raises only :class:`LocalProtocolError`."""
-        if type(event) is ResponseReceived or isinstance(event, ResponseReceived):
+        if type(event) is ResponseReceived:
+            # The hot path: a first 401/407 of a request (no chain yet), with host values
+            # of the exact types, answered by _first_retry when its one challenge is
+            # plain; anything else, or any doubt, goes the general way (which then does
+            # every check and says why), before any state has changed.
+            req = event.request
+            status = event.status
+            if (status == 401 or status == 407) and type(req) is RequestPrepared:
+                method = req.method
+                uri = req.uri
+                if (
+                    type(method) is str
+                    and type(uri) is str
+                    and type(req.body) is bytes
+                    and (uri == self._printable_uri or self._printable(uri))
+                    and method != "ACK"
+                    and method != "CANCEL"
+                ):
+                    key = (req.call_id, method)
+                    if key not in self._chains:
+                        plain = self._plain(event.headers, MAX_HEADER_LENGTH, MAX_PARAMS)
+                        if plain is not None:
+                            retry = self._first_retry(key, plain, req, method, uri)
+                            if retry is not None:
+                                return retry
+            return self._on_response(event)
+        if isinstance(event, ResponseReceived):
             return self._on_response(event)
         if type(event) is RequestPrepared or isinstance(event, RequestPrepared):
             return self._on_request(event)
         if isinstance(event, CredentialsProvided):
             return self._on_provided(event)
         raise LocalProtocolError(f"a Client does not handle {type(event).__name__}")
+
+    def _printable(self, uri: str) -> bool:
+        """``uri.isprintable()``, remembering the last printable one (a str, immutable)."""
+        if uri.isprintable():
+            self._printable_uri = uri
+            return True
+        return False
 
     # ---- RequestPrepared --------------------------------------------------------------
 
@@ -212,12 +247,6 @@ class Client:
                 self._chains.move_to_end(key)
                 chain.awaiting = False
                 chain.cseq = req.cseq
-            else:
-                plain = self._plain(ev.headers, MAX_HEADER_LENGTH, MAX_PARAMS)
-                if plain is not None:
-                    retry = self._first_retry(key, plain, req)
-                    if retry is not None:
-                        return retry
             return self._on_challenge(chain, key, ev)
         if type(status) is not int:
             raise LocalProtocolError("status must be an int")
@@ -242,6 +271,8 @@ class Client:
         key: tuple[str, str],
         plain: tuple[int, str, str, Optional[str], Optional[str], Optional[str], Optional[str]],
         req: RequestPrepared,
+        method: str,
+        uri: str,
     ) -> Optional[Retry]:
         """The Retry for the common first challenge (one plain Digest challenge, a realm we
         hold an unrefused credential for, answerable as is), or None to take the general
@@ -276,25 +307,40 @@ class Client:
         if entry.owner is not cred:
             self._own(entry, cred)
         ha1 = entry.ha1
-        nc, cnonce = self._count(entry)
+        # _count, inlined
+        n = entry.nc = entry.nc + 1
+        try:
+            cnonce = self._new_cnonce()
+        except IndexError:
+            cnonce = self._cnonces.refill()
+        nc = _NC_TEXT[n] if n < 256 else f"{n:08x}"
         hash_id = entry.hash_id
         if alg.sess:
             ha1 = self._ha1_sess(hash_id, ha1, nonce, cnonce)
-        uri = req.uri
         code = entry.qop_code
         value = self._render(
-            hash_id, ha1, req.method, uri, nonce, nc, cnonce, code, req.body,
+            hash_id, ha1, method, uri, nonce, nc, cnonce, code, req.body,
             entry.start, entry.mid, entry.tail, entry.end,
         )  # fmt: skip
         headers = ((HEADER_NAMES[kind], value),)
         sent = {group: (cred, nonce, hash_id, ha1, uri, nc, cnonce, code, False)}
         chains = self._chains
-        chain = chains[key] = Chain(req.cseq, sent, headers, 1, True)
+        # Chain(req.cseq, sent, headers, 1, True), its stores inline (no __init__ frame)
+        chain = chains[key] = _new(Chain)
+        chain.retries = 1
+        chain.sent = sent
+        chain.headers = headers
+        chain.awaiting = True
+        chain.cseq = req.cseq
+        chain.pending = None
+        chain.missing = chain.assumed_stale = chain.quirks = ()
         if len(chains) > self._memory:
             chains.popitem(last=False)
         if quirks:
             chain.add_quirks(quirks)
-        return Retry(headers)
+        retry = _new(Retry)  # Retry(headers) without the Python __init__ frame
+        retry.headers = headers
+        return retry
 
     def _on_success(self, chain: Chain, ev: ResponseReceived) -> Union[Done, GiveUp]:
         req = ev.request
