@@ -45,7 +45,10 @@ _PAIR_SRC = rf'(?:{_NAMES})[ \t]*=[ \t]*(?:"[\t !#-\[\]-~]*"|[!#-+\--<>-~][!#-+\
 _SHAPE = re.compile(
     rf"[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+{_PAIR_SRC}(?:[ \t]*,[ \t]*{_PAIR_SRC})*[ \t]*", re.ASCII
 ).fullmatch
-_PAIRS = re.compile(r'([a-z]+)[ \t]*=[ \t]*(?:"([^"]*)"|([^ \t,]+))', re.ASCII).findall
+# (name, value): a quoted value without its quotes (the opening quote is consumed by
+# the first '"?', and only then does the look-behind allow the quoted form), an unquoted
+# one as it stands; _SHAPE has already checked that every value is one or the other
+_PAIRS = re.compile(r'([a-z]+)[ \t]*=[ \t]*"?((?<=")[^"]*|[^ \t,"]+)"?', re.ASCII).findall
 _ALGORITHMS = {
     t.lower(): i
     for i, t in enumerate(
@@ -54,6 +57,7 @@ _ALGORITHMS = {
 }  # the index is nonce.ALGORITHM_CODES's
 _QOPS = {"auth": 1, "auth-int": 2}  # _impl.QOP_AUTH, QOP_AUTH_INT
 _NC8 = re.compile(r"[0-9a-fA-F]{8}", re.ASCII).fullmatch
+_SMALL_NC = {f"{i:08x}": i for i in range(1, 1025)}
 
 Scanned = tuple[str, str, str, str, int, int, str, str, int, bool, "str | None"]
 """(username, nonce, uri, response, algorithm code, qop code, nc, cnonce, count,
@@ -74,31 +78,32 @@ def scan_credentials(value: str, realm: str, max_length: int) -> Scanned | None:
     if len(value) > max_length or _SHAPE(value) is None:
         return None
     pairs = _PAIRS(value, 7)
-    p = {n: q or u for n, q, u in pairs}
-    if len(p) != len(pairs) or p.get("realm") != realm:
+    p = dict(pairs)  # (name, value without its quotes): one C call
+    if len(p) != len(pairs):
         return None
-    username = p.get("username")
-    nonce = p.get("nonce")
-    uri = p.get("uri")
-    response = p.get("response")
-    nc = p.get("nc")
-    cnonce = p.get("cnonce")
-    if (
-        username is None
-        or nonce is None
-        or uri is None
-        or response is None
-        or nc is None
-        or cnonce is None
-    ):
+    try:
+        if p["realm"] != realm:
+            return None
+        username = p["username"]
+        nonce = p["nonce"]
+        uri = p["uri"]
+        response = p["response"]
+        nc = p["nc"]
+        cnonce = p["cnonce"]
+        qcode = _QOPS[p["qop"]]
+    except KeyError:
         return None
     algorithm = p.get("algorithm")
     code = 0 if algorithm is None else _ALGORITHMS.get(algorithm.lower())
-    qcode = _QOPS.get(p.get("qop"))  # type: ignore[arg-type]
-    if code is None or qcode is None or _NC8(nc) is None:
+    if code is None:
         return None
+    count = _SMALL_NC.get(nc)  # the usual counts, without a regex
+    if count is None:
+        if _NC8(nc) is None:
+            return None
+        count = int(nc, 16)
     userhash = p.get("userhash")
-    return (username, nonce, uri, response, code, qcode, nc, cnonce, int(nc, 16),
+    return (username, nonce, uri, response, code, qcode, nc, cnonce, count,
             userhash is not None and userhash.lower() == "true", p.get("opaque"))  # fmt: skip
 
 
@@ -129,20 +134,29 @@ def find_credentials(
         raise TypeError("lname must be str and start an int")
     if type(headers) is not list and type(headers) is not tuple:
         return None
-    i = start if start > 0 else 0
-    for h in headers[i:] if i else headers:
-        if type(h) is not tuple or len(h) != 2:
-            return None
-        n = h[0]
-        if type(n) is not str:
-            return None
-        if n not in COMMON_NAMES and n.isascii() and n.lower() == lname:
-            value = h[1]
+    common = COMMON_NAMES
+    # One unpacking per header (a pair that is not a tuple, or of another length, is
+    # left to the general loop); the index is counted only once the header is found.
+    try:
+        for h in headers[start:] if start > 0 else headers:
+            if type(h) is not tuple:
+                return None
+            n, value = h
+            if type(n) is not str:
+                return None
+            if n in common or not n.isascii() or n.lower() != lname:
+                continue
             if type(value) is not str:
                 return None
-            return i, value, scan_credentials(value, realm, max_length)
-        i += 1
-    return _MISSING
+            break
+        else:
+            return _MISSING
+    except ValueError:  # a tuple that is not a pair
+        return None
+    # the first item equal to ``h`` from ``start`` on is ``h`` itself: an equal one before
+    # it would have been found (or refused) first
+    i = headers.index(h, start if start > 0 else 0)
+    return i, value, scan_credentials(value, realm, max_length)
 
 
 # ---- ReplayWindows -------------------------------------------------------------------
@@ -271,6 +285,12 @@ Template = tuple[str, str, str, int]
 """(text before the nonce, text after it, the same with stale=true, algorithm code)."""
 
 
+# The last templates tuple that passed every check, held by identity: the server passes
+# the same per-realm tuple each time, so its templates are checked once, not per call.
+_CHECKED: list[tuple[Template, ...] | None] = [None]
+_b2a = binascii.b2a_base64
+
+
 def mint_challenges(
     key: bytes, name: str, templates: tuple[Template, ...], stale: bool, qbits: int,
     flags: int, issued_ms: int, pool: bytes, pos: int, tag: bytes,
@@ -278,6 +298,45 @@ def mint_challenges(
     """``((name, head + nonce + tail), ...)``, one per template; template *i* gets the
     8-byte id ``pool[pos + 8*i : pos + 8*i + 8]``; each nonce is minted as
     ``_pure.mint_nonce`` does over nonce.py's payload."""
+    if (
+        templates is _CHECKED[0]
+        and type(key) is bytes
+        and type(name) is str
+        and type(pool) is bytes
+        and type(pos) is int
+        and type(tag) is bytes
+        and type(qbits) is int
+        and type(flags) is int
+        and type(issued_ms) is int
+        and len(tag) == 6
+        and 0 <= pos <= len(pool) - 8 * len(templates)
+    ):
+        # every argument is as the checks below require: no per-template checks
+        pads = _PADS.get(key)
+        inner, outer = _pads(key) if pads is None else pads
+        out = []
+        for head, tail, tail_stale, code in templates:
+            try:
+                payload = _pack(1, code, qbits, flags, issued_ms, pool[pos : pos + 8], tag)
+            except struct.error:
+                raise OverflowError("a nonce field is out of range") from None
+            pos += 8
+            h = inner.copy()
+            h.update(payload)
+            o = outer.copy()
+            o.update(h.digest())
+            # 42 bytes: 56 base64 characters, no padding
+            nonce = _b2a(payload + o.digest()[:16], newline=False).translate(_B64URL).decode()
+            out.append((name, f"{head}{nonce}{tail_stale if stale else tail}"))
+        return tuple(out)
+    return _mint_checked(key, name, templates, stale, qbits, flags, issued_ms, pool, pos, tag)
+
+
+def _mint_checked(
+    key: bytes, name: str, templates: tuple[Template, ...], stale: bool, qbits: int,
+    flags: int, issued_ms: int, pool: bytes, pos: int, tag: bytes,
+) -> tuple[tuple[str, str], ...]:  # fmt: skip
+    """``mint_challenges`` with every check, in the order the C twin makes them."""
     if type(name) is not str or type(templates) is not tuple:
         raise TypeError("name must be str and templates a tuple")
     if type(pool) is not bytes or type(pos) is not int:
@@ -310,6 +369,8 @@ def mint_challenges(
         raw = payload + o.digest()[:16]  # 42 bytes: 56 base64 characters, no padding
         nonce = binascii.b2a_base64(raw, newline=False).translate(_B64URL).decode()
         out.append((name, f"{head}{nonce}{tail_stale if stale else tail}"))
+    if templates and type(key) is bytes:
+        _CHECKED[0] = templates  # every template passed: the next call skips the checks
     return tuple(out)
 
 

@@ -135,6 +135,8 @@ _SERVER_REASONS = (
 _FAILED = "authentication failed"  # one detail for wrong password and unknown user
 _BASE_TOKEN = {a.token: a.token.removesuffix("-sess") for a in ALGORITHM_CODES}
 _HEX = frozenset("0123456789abcdefABCDEF")
+# an Enum member read from its class costs more than the rest of a handle() line
+_NO_CREDENTIALS = Reason.NO_CREDENTIALS
 
 
 def _check_digest(hid: int, ha1: str, method: str, uri: str, nonce: str, nc: str, cnonce: str,
@@ -295,7 +297,7 @@ class Server:
             try:
                 found = _impl.find_credentials(ev.headers, self._lname, realm, 0, MAX_HEADER_LENGTH)
                 if found is not None and found[0] < 0:
-                    return self._challenge(ev, realm, Reason.NO_CREDENTIALS, False)
+                    return self._challenge(ev, realm, _NO_CREDENTIALS, False)
             except (TypeError, ValueError, AttributeError):
                 raise LocalProtocolError(
                     "headers must be a sequence of (name, value) str pairs"
