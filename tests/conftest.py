@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -67,3 +67,16 @@ def twin(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
 @pytest.fixture
 def vectors() -> dict[str, Any]:
     return VECTORS
+
+
+@pytest.fixture
+def general_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], None]]:
+    """Call with True to make Clients made afterwards skip the fast path."""
+
+    def choose(off: bool) -> None:
+        if off:
+            monkeypatch.setattr(_impl, "plain_challenge", lambda *a: None)
+        else:
+            monkeypatch.undo()
+
+    yield choose

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 from types import ModuleType
-from typing import Any, Callable, Iterator, Optional
+from typing import Any, Callable, Optional
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -292,19 +292,6 @@ def _entropy(seed: int) -> Callable[[int], bytes]:
         return out[:n]
 
     return draw
-
-
-@pytest.fixture
-def general_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], None]]:
-    """Call with True to make Clients made afterwards skip the fast path."""
-
-    def choose(off: bool) -> None:
-        if off:
-            monkeypatch.setattr(_impl, "plain_challenge", lambda *a: None)
-        else:
-            monkeypatch.undo()
-
-    yield choose
 
 
 ALGS = [None, "MD5", "SHA-256", "SHA-512-256", "MD5-sess", "SHA-256-sess", "SHA-512-256-sess"]

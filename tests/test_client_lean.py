@@ -10,25 +10,13 @@ from typing import Any, Callable, Iterator, Optional
 
 import pytest
 
-from sipdigest import Client, Credential, _impl, _pure_client, bench
+from sipdigest import Client, Credential, _pure_client, bench
 from sipdigest.actions import GiveUp, Retry
 from sipdigest.errors import LocalProtocolError
 from sipdigest.events import RequestPrepared, ResponseReceived
 from sipdigest.headers import MAX_HEADER_LENGTH, MAX_PARAMS
 
 from .test_client_fastpath import REAL, _entropy, general
-
-
-@pytest.fixture
-def general_path(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[bool], None]]:
-    def choose(off: bool) -> None:
-        if off:
-            monkeypatch.setattr(_impl, "plain_challenge", lambda *a: None)
-        else:
-            monkeypatch.undo()
-
-    yield choose
-
 
 CH = 'Digest realm="example.com", nonce="n0nce", qop="auth", algorithm=MD5'
 URIS = ["sip:bob@example.com", "sip:bob@example.com", "sip:\x7fbad", "sip:bob@example.com",
