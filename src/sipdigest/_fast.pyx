@@ -73,6 +73,7 @@ cdef extern from "_sdhash.h" nogil:
     void sd_hmac_sha256_with(const sd_hmac_key *hk, const void *msg, size_t msglen,
                              unsigned char *out)
     int sd_sha256_hw(int allow)
+    int sd_sha256_on_hw()
 
 
 MD5 = SD_MD5
@@ -1164,6 +1165,13 @@ def _sha256_hardware(allow):
     portable rounds; returns whether the hardware is used. Not a twin function: the
     tests run the hash checks both ways."""
     return sd_sha256_hw(1 if allow else 0) == 1
+
+
+def sha256_on_hardware():
+    """Whether SHA-256 runs on the CPU's SHA extensions now. Where it does not, the
+    machines hash a long auth-int body with hashlib (OpenSSL's vectorised SHA-256 beats
+    the portable rounds); where it does, the C path is the faster one."""
+    return sd_sha256_on_hw() == 1
 
 
 # ---- the machines' twin functions (kept in their own files) ---------------------------

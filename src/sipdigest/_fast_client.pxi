@@ -5,10 +5,11 @@
 # plain_challenge scans the ASCII value in place (spans in fixed arrays, like
 # verify_fast) and creates only the strings it returns. render_answer hashes straight
 # from the arguments' UTF-8 and writes the whole header value into one new str.
-# One exception to "_sdhash.h only": an auth-int body of some length is hashed for
-# SHA-256 by hashlib, whose OpenSSL uses the CPU's SHA extensions where they exist (a
-# 1 KiB SDP body costs the portable SHA-256 more than all the rest of the answer). It is
-# the same function, so the result cannot differ; the tests hold both ways equal.
+# One exception to "_sdhash.h only": on a CPU without SHA extensions, an auth-int body
+# of some length is hashed for SHA-256 by hashlib, whose OpenSSL has vectorised rounds
+# (a 1 KiB SDP body costs the portable SHA-256 more than all the rest of the answer).
+# With SHA-NI the C path is faster than hashlib (900 against 1,250 ns for 1 KiB here).
+# It is the same function, so the result cannot differ; the tests hold both ways equal.
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 
@@ -267,7 +268,7 @@ def render_answer(hash_id, ha1, method, uri, nonce, nc, cnonce, qop, body, start
         _utf8(nc, &t_nc)
         _utf8(cnonce, &t_cnonce)
     if code == _QOP_AUTH_INT:
-        if alg == SD_SHA256 and t_body.n >= _HASHLIB_MIN_BODY:
+        if alg == SD_SHA256 and t_body.n >= _HASHLIB_MIN_BODY and not sd_sha256_on_hw():
             body_str = _openssl_sha256(body).hexdigest()
             memcpy(body_hex, PyUnicode_1BYTE_DATA(body_str), 64)
         else:

@@ -393,6 +393,17 @@ SD__FN int sd_sha256_hw(int allow)
 #endif
 }
 
+/* Whether SHA-256 runs on SHA-NI now (sd_sha256_hw's last choice; the CPU's answer
+   before any). */
+SD__FN int sd_sha256_on_hw(void)
+{
+#ifdef SD__SHANI
+    return sd__has_shani();
+#else
+    return 0;
+#endif
+}
+
 SD__FN void sd__sha256_blocks(uint32_t *st, const unsigned char *p, size_t nblk)
 {
     uint32_t W[64];

@@ -109,6 +109,10 @@ _unpack = _PAYLOAD.unpack
 _SMALL_NC = {f"{i:08x}": i for i in range(1, 1025)}  # the usual counts, without a regex
 _QTOK = (None, "auth", "auth-int")
 _SHA256, _sha256 = _impl.SHA256, hashlib.sha256
+# A SHA-256 auth-int body is hashed by hashlib only where that is the faster way: the C
+# core without the CPU's SHA extensions (OpenSSL's vectorised rounds beat the portable
+# C). With them the C core hashes it faster; the pure core hashes with hashlib anyway.
+_BODY_BY_HASHLIB = _impl.IMPLEMENTATION == "fast" and not _impl.core.sha256_on_hardware()
 _MAX_WINDOW = 4096  # by qop code
 _Scanned = tuple[str, str, str, str, int, int, str, str, int, bool, Union[str, None]]
 
@@ -142,10 +146,9 @@ _NO_CREDENTIALS = Reason.NO_CREDENTIALS
 def _check_digest(hid: int, ha1: str, method: str, uri: str, nonce: str, nc: str, cnonce: str,
                   qcode: int, body: bytes, received: str) -> bool:  # fmt: skip
     """``_impl.check_response``, except that an auth-int body under SHA-256 is hashed by
-    hashlib: OpenSSL's SHA-256 (SHA-NI/AVX) is several times faster on a long body than
-    the portable C. Every check goes through here (the dummy ones of an unknown user
-    too), so the work does not depend on the user."""
-    if qcode == _QOP_AUTH_INT and hid == _SHA256 and type(body) is bytes:
+    hashlib where that is faster (``_BODY_BY_HASHLIB``). Every check goes through here
+    (the dummy ones of an unknown user too), so the work does not depend on the user."""
+    if qcode == _QOP_AUTH_INT and hid == _SHA256 and _BODY_BY_HASHLIB and type(body) is bytes:
         body_hash = _sha256(body).hexdigest()
         return _impl.check_auth_int(hid, ha1, method, uri, nonce, nc, cnonce, body_hash, received)
     ok: bool = _impl.check_response(hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, received)
@@ -617,7 +620,12 @@ class Server:
         if alg.sess:
             ha1 = _impl.ha1_sess(hid, ha1, nonce, cnonce)
         try:  # _check_digest, inlined
-            if qcode == _QOP_AUTH_INT and hid == _SHA256 and type(body) is bytes:
+            if (
+                qcode == _QOP_AUTH_INT
+                and _BODY_BY_HASHLIB
+                and hid == _SHA256
+                and type(body) is bytes
+            ):
                 ok = _impl.check_auth_int(hid, ha1, method, uri, nonce, nc, cnonce,
                                           _sha256(body).hexdigest(), response)  # fmt: skip
             else:
