@@ -45,9 +45,9 @@ def test_without_just_in_time_the_fill_is_made_in_advance() -> None:
 def test_requests_are_made_from_the_streams_own_objects() -> None:
     stream = bench.ScaleStream(300, sample=300)
     for i, name in enumerate(stream._names):
-        table = stream.users[name]
+        ha1 = stream.users[name]
         key = next(k for k in stream.users if k == name)
         assert key is not name  # the server's key string is not the client's
-        assert table["MD5"] == stream._ha1s[i] and table["MD5"] is not stream._ha1s[i]
+        assert ha1 == stream._ha1s[i] and ha1 is not stream._ha1s[i]
     stream.grow(7)
     assert len(stream.items) == 7  # exactly the number asked for

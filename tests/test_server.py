@@ -237,6 +237,22 @@ def test_stored_ha1_for_another_algorithm_cannot_verify() -> None:
     assert isinstance(action, SendChallenge) and action.reason is Reason.UNSUPPORTED_ALGORITHM
 
 
+@pytest.mark.parametrize("algorithm", ["MD5", "SHA-256", "SHA-512-256", "SHA-256-sess"])
+def test_a_lookup_may_answer_with_one_ha1_for_the_algorithm_it_names(algorithm: str) -> None:
+    srv = make_server(lookup=None, algorithms=(algorithm,))
+    ch = pick(srv.handle(request()), algorithm)
+    stored = sipdigest.compute_ha1(algorithm, "alice", REALM, USERS["alice"])
+    lk = srv.handle(request(authorize(ch)))
+    assert isinstance(lk, LookupCredentials) and lk.algorithm == algorithm
+    assert accepted(srv.handle(CredentialsFound(lk, ha1=stored.upper()))).username == "alice"
+    wrong = sipdigest.compute_ha1(algorithm, "alice", REALM, "not the password")
+    action = srv.handle(CredentialsFound(srv.handle(request(authorize(ch, nc=2))), ha1=wrong))
+    assert isinstance(action, SendChallenge) and action.reason is Reason.WRONG_RESPONSE
+    for bad in (stored[:-1], "z" * len(stored)):  # not an HA1 of this algorithm: host misuse
+        with pytest.raises(LocalProtocolError):
+            srv.handle(CredentialsFound(srv.handle(request(authorize(ch, nc=3))), ha1=bad))
+
+
 def test_a_lookup_answer_for_another_server_is_host_misuse() -> None:
     a, b = make_server(lookup=None), make_server(lookup=None)
     lk = a.handle(request(authorize(pick(a.handle(request())))))

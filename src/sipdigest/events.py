@@ -77,7 +77,9 @@ class CredentialsFound(Event):
     """The answer to ``LookupCredentials``: a password, or stored HA1s keyed by algorithm.
 
     ``ha1`` maps algorithm tokens (any case, e.g. ``"MD5"``, ``"SHA-256"``) to hex HA1s;
-    the -sess variants use the plain algorithm's HA1. ``ha1b`` holds the
+    the -sess variants use the plain algorithm's HA1. It may also be one hex str: the
+    HA1 for the algorithm the look-up names (for a -sess one, the plain algorithm's), so
+    a host that keeps one HA1 per user needs no mapping per user. ``ha1b`` holds the
     H(user@domain:realm:password) variants some registrars store (a named quirk).
     ``username`` is the real username the host confirms (needed with a password when the
     look-up was by userhash, RFC 7616 §3.4.4); ``Accept.username`` reports it.
@@ -89,7 +91,7 @@ class CredentialsFound(Event):
         self,
         lookup: LookupCredentials,
         password: Optional[Secret] = None,
-        ha1: Optional[Mapping[str, str]] = None,
+        ha1: Union[Mapping[str, str], str, None] = None,
         ha1b: Optional[Mapping[str, str]] = None,
         username: Optional[str] = None,
     ) -> None:

@@ -588,7 +588,11 @@ class Server:
         self._passwords = password is not None  # what an unknown user's dummy work mimics
         table = answer.ha1
         ha1 = None
-        if table:
+        if type(table) is str:  # the HA1 for the algorithm the look-up named
+            ha1 = table
+            if len(ha1) != alg.hex_length:
+                raise LocalProtocolError(f"an HA1 for {alg.token} is {alg.hex_length} hex digits")
+        elif table:
             ha1 = table.get(_BASE_TOKEN[alg.token])
             if ha1 is None:
                 ha1 = _stored(table, alg)
