@@ -588,7 +588,7 @@ class Server:
         self._passwords = password is not None  # what an unknown user's dummy work mimics
         table = answer.ha1
         ha1 = None
-        if type(table) is str:  # the HA1 for the algorithm the look-up named
+        if isinstance(table, str):  # the HA1 for the algorithm the look-up named
             ha1 = table
             if len(ha1) != alg.hex_length:
                 raise LocalProtocolError(f"an HA1 for {alg.token} is {alg.hex_length} hex digits")
