@@ -22,6 +22,7 @@ from sipdigest.headers import MAX_HEADER_LENGTH, MAX_PARAMS
 from sipdigest.policy import ClientPolicy
 
 from .conftest import require_fast
+from .test_client_helpers import challenge
 
 SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -301,15 +302,8 @@ QOPS = [None, "auth", "auth-int", "auth,auth-int"]
 def _conversation(status: int, alg: Optional[str], qop: Optional[str], user: str,
                   uri: str, userhash: bool, policy: ClientPolicy) -> list[Any]:  # fmt: skip
     """A few first 401/407s, a preemptive request, a second challenge: what the client says."""
-    parts = ['realm="example.com"', 'nonce="n0nce/1"', 'opaque="o\\\\p"']
-    if alg is not None:
-        parts.append(f"algorithm={alg}")
-    if qop is not None:
-        parts.append(f'qop="{qop}"')
-    if userhash:
-        parts.append("userhash=true")
+    ch = challenge("example.com", "n0nce/1", alg, qop, opaque="o\\\\p", userhash=userhash)
     name = "WWW-Authenticate" if status == 401 else "Proxy-Authenticate"
-    ch = "Digest " + ", ".join(parts)
     client = Client([Credential("example.com", user, "secret")], policy, entropy=_entropy(7))
     said: list[Any] = []
     for i in range(3):
