@@ -1,0 +1,94 @@
+"""The pure client's lower-case pattern without possessive quantifiers, as Python 3.10
+builds it (``re`` has them from 3.11 on), reads exactly what the possessive one reads.
+
+The module is executed a second time, from its own source, with ``sys.version_info``
+reporting 3.10, so the fallback pattern is the one a 3.10 interpreter would compile;
+the claim in ``_pure_client`` ("no part of this grammar ever needs to give back what
+it matched") is what makes the two equal, and this test holds it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from types import ModuleType
+from typing import Any, Optional
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sipdigest import _pure_client, bench
+from sipdigest.headers import MAX_HEADER_LENGTH, MAX_PARAMS
+
+from .test_client_fastpath import REAL
+from .test_client_lean import _cases
+
+
+def _as_of(version: tuple[int, int, int]) -> ModuleType:
+    namespace: dict[str, Any] = {"__name__": "_pure_client_as_of", "__package__": "sipdigest"}
+    module = ModuleType("_pure_client_as_of")
+    real = sys.version_info
+    setattr(sys, "version_info", version)  # restored right below
+    try:
+        exec(compile(inspect.getsource(_pure_client), _pure_client.__file__, "exec"), namespace)
+    finally:
+        setattr(sys, "version_info", real)
+    module.__dict__.update(namespace)
+    return module
+
+
+PY310 = _as_of((3, 10, 0))
+
+
+def _fields(twin: ModuleType, value: str) -> Optional[tuple[Any, ...]]:
+    result: Optional[tuple[Any, ...]] = twin.plain_challenge(
+        [("Via", "x"), ("WWW-Authenticate", value)], MAX_HEADER_LENGTH, MAX_PARAMS
+    )
+    return result
+
+
+def _same(value: str) -> None:
+    new, old = _pure_client._SHORT_LC.fullmatch(value), PY310._SHORT_LC.fullmatch(value)
+    assert (new is None) == (old is None), value
+    if new is not None and old is not None:
+        assert new.groups() == old.groups(), value
+    assert _fields(_pure_client, value) == _fields(PY310, value), value
+
+
+def test_the_fallback_is_really_built_without_possessive_quantifiers() -> None:
+    if sys.version_info < (3, 11):
+        pytest.skip("this interpreter builds the fallback itself")
+    # a quantifier right after a character class ("]*+", "]++") is possessive; "*+"
+    # alone also occurs inside the token class
+    assert "]*+" in _pure_client._SHORT_LC.pattern and "]++" in _pure_client._SHORT_LC.pattern
+    assert "]*+" not in PY310._SHORT_LC.pattern and "]++" not in PY310._SHORT_LC.pattern
+    assert PY310._SHORT_LC.pattern == _pure_client._SHORT_LC.pattern.replace("]*+", "]*").replace(
+        "]++", "]+"
+    ).replace(")?+", ")?")
+
+
+@pytest.mark.parametrize("value", REAL + [bench.inputs(v).challenge for v in bench.VARIANTS])
+def test_fallback_pattern_reads_real_challenges_alike(value: str) -> None:
+    for variant in _cases(value):
+        _same(variant)
+
+
+_PIECES = st.sampled_from(
+    ["Digest", "digest ", " ", "\t", ",", "=", '"', "realm", "nonce", "qop", "algorithm",
+     "opaque", "stale", "userhash", "a", "Z", "0", "-", "\\", "auth", "MD5", "true", "é", ";"]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_PIECES, max_size=40).map("".join))
+def test_fallback_pattern_reads_any_text_alike(value: str) -> None:
+    _same(value)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["realm", "nonce", "qop", "x-y", "Opaque"]),
+                          st.sampled_from(['"v"', "tok", '""', '"a b"', "=x", "a=b"]),
+                          st.sampled_from(["", " ", "\t "])), min_size=1, max_size=10))  # fmt: skip
+def test_fallback_pattern_reads_parameter_lists_alike(items: list[tuple[str, str, str]]) -> None:
+    _same("Digest " + ",".join(f"{ows}{n}{ows}={ows}{v}{ows}" for n, v, ows in items))
