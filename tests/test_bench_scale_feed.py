@@ -32,11 +32,21 @@ def test_each_round_is_made_just_before_it() -> None:
         assert result.median_ns > 0
 
 
+def test_just_in_time_prefill_makes_nothing_even_with_few_rounds() -> None:
+    case = bench.scale_case(300)
+    sizes = _recording(case)
+    case.iterations = 10
+    case.prefill(3 * 10 + 2)  # measure()'s fill for two rounds and the warm-up
+    assert sizes == []
+    case.ensure(10)  # a round's own requests
+    assert sizes == [10]
+
+
 def test_without_just_in_time_the_fill_is_made_in_advance() -> None:
     case = bench.scale_case(300)
     case.iterations = 10
     case.just_in_time = False
-    case.ensure(100)
+    case.prefill(100)
     assert len(case.feed._items) >= 100  # type: ignore[union-attr]
     for _ in range(100):
         case.check(case.fn())

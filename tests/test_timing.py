@@ -193,6 +193,5 @@ def test_the_measurement_detects_an_early_exit_comparison(
         return True
 
     r = least_leak(leaky, _flip(good, 0), _flip(good, 63))
-    assert r["attempts"] == ATTEMPTS, r  # it never dropped below the line
     _report(record_property, "control[early-exit]", r)
-    assert r["t"] > 5.0, r
+    assert r["attempts"] == ATTEMPTS and r["t"] >= T_LIMIT, r  # never below the line

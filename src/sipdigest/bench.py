@@ -563,6 +563,10 @@ class Case:
         if self.feed is not None:
             self.feed.ensure(calls)
 
+    def prefill(self, calls: int) -> None:
+        """Input for all of :func:`measure`'s rounds, made before the first is timed."""
+        self.ensure(calls)
+
     def context(self) -> contextlib.AbstractContextManager[None]:
         return use_twin(self.twin)
 
@@ -1267,7 +1271,7 @@ def measure(cases: Sequence[Case], rounds: int, round_ns: int) -> list[Result]:
     for case in cases:
         case.iterations = calibrate(case, round_ns)
     for case in cases:
-        case.ensure((rounds + 1) * case.iterations + 2)
+        case.prefill((rounds + 1) * case.iterations + 2)
     samples: dict[int, list[float]] = {id(c): [] for c in cases}
     gc.collect()
     for r in range(rounds + 1):  # round 0 warms up
@@ -1436,9 +1440,10 @@ class ScaleCase(Case):
     in advance, 10,000+ requests (~1.3 KB each, for each of the three populations) stream
     through the cache while they are handled and push the server's state of the larger
     populations out of it (L3 included) between two requests of one user: the figure
-    then charges the library for the bench's own memory. So the up-front fill that
-    :func:`measure` asks for (all the rounds at once) is skipped and each round's
-    ``ensure(iterations)`` makes that round's requests, untimed, right before it. Every
+    then charges the library for the bench's own memory. So :meth:`prefill` (the
+    up-front fill :func:`measure` asks for, all the rounds at once) makes nothing and
+    each round's ``ensure(iterations)`` makes that round's requests, untimed, right
+    before it. Every
     population gets exactly the same treatment (same number of requests made, the same
     way, at the same moment), so the figures differ only by the server's state, whose
     misses all stay in the measurement: the stream never reads the server's objects.
@@ -1449,10 +1454,9 @@ class ScaleCase(Case):
 
     just_in_time = True
 
-    def ensure(self, calls: int) -> None:
-        if self.just_in_time and self.iterations > 1 and calls > 4 * self.iterations + 2:
-            return  # measure()'s fill for all rounds: each round makes its own instead
-        super().ensure(calls)
+    def prefill(self, calls: int) -> None:
+        if not self.just_in_time:
+            super().prefill(calls)
 
 
 class _ExactFeed(Feed):
