@@ -1184,15 +1184,6 @@ include "_fast_client.pxi"
 # credential_fields: headers.parse_credentials' short cut (after the server's include,
 # whose name table it shares: the same eleven lower-case names)
 
-cdef enum:
-    _F_REQUIRED = (1 << S_USERNAME) | (1 << S_REALM) | (1 << S_NONCE) | (1 << S_URI) \
-        | (1 << S_RESPONSE)
-
-
-cdef str _span_str(const _text *t):
-    return _ascii(<const Py_UCS1 *>t.p, t.n, False)
-
-
 def credential_fields(value, max_length):
     """The fields of one plain Digest credentials value in Credentials' order, or None
     (see _pure.credential_fields)."""
@@ -1222,7 +1213,7 @@ def credential_fields(value, max_length):
             return None  # another name (extra, username*, any upper case) or a duplicate
         seen |= 1u << pid
         field[pid] = val
-    if (seen & _F_REQUIRED) != _F_REQUIRED:
+    if (seen & _S_IDENT) != _S_IDENT:
         return None
     if seen & (1u << S_ALGORITHM) and _algorithm(field[S_ALGORITHM], &sess) < 0:
         return None
@@ -1240,16 +1231,16 @@ def credential_fields(value, max_length):
     if seen & (1u << S_NC) and not _hex8(field[S_NC]):
         return None
     return (
-        _span_str(&field[S_USERNAME]),
-        _span_str(&field[S_REALM]),
-        _span_str(&field[S_NONCE]),
-        _span_str(&field[S_URI]),
-        _span_str(&field[S_RESPONSE]),
-        _span_str(&field[S_ALGORITHM]) if seen & (1u << S_ALGORITHM) else None,
-        _span_str(&field[S_CNONCE]) if seen & (1u << S_CNONCE) else None,
-        _span_str(&field[S_OPAQUE]) if seen & (1u << S_OPAQUE) else None,
+        _field_str(field, seen, S_USERNAME),
+        _field_str(field, seen, S_REALM),
+        _field_str(field, seen, S_NONCE),
+        _field_str(field, seen, S_URI),
+        _field_str(field, seen, S_RESPONSE),
+        _field_str(field, seen, S_ALGORITHM),
+        _field_str(field, seen, S_CNONCE),
+        _field_str(field, seen, S_OPAQUE),
         qop,
-        _span_str(&field[S_NC]) if seen & (1u << S_NC) else None,
+        _field_str(field, seen, S_NC),
         bool(seen & (1u << S_USERHASH)
              and _ieq(field[S_USERHASH].p, field[S_USERHASH].n, b"true", 4)),
     )

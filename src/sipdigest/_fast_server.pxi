@@ -30,8 +30,11 @@ cdef enum:
     S_NC
     S_USERHASH
     S_COUNT
-    _S_REQUIRED = (1 << S_USERNAME) | (1 << S_REALM) | (1 << S_NONCE) | (1 << S_URI) \
-        | (1 << S_RESPONSE) | (1 << S_CNONCE) | (1 << S_QOP) | (1 << S_NC)
+    # every credentials value names these (RFC 7616 §3.4); scan_credentials' plain
+    # shape, qop'd, adds cnonce, qop and nc
+    _S_IDENT = (1 << S_USERNAME) | (1 << S_REALM) | (1 << S_NONCE) | (1 << S_URI) \
+        | (1 << S_RESPONSE)
+    _S_REQUIRED = _S_IDENT | (1 << S_CNONCE) | (1 << S_QOP) | (1 << S_NC)
 
 
 cdef inline bint _lit(const char *p, Py_ssize_t n, const char *lit, Py_ssize_t m) noexcept nogil:
