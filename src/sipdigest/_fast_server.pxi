@@ -306,6 +306,8 @@ Check-and-record of (8-byte key, nonce-count), at most ``capacity`` keys
         self._isize = <size_t>(cap + cap // 3 + 1)  # load <= 3/4, at least one empty
         self._watermark = -1
         self._big = {}
+        if <size_t>cap > (<size_t>PY_SSIZE_T_MAX - 63) // (<size_t>self._stride * sizeof(uint32_t)):
+            raise MemoryError()  # only reachable where size_t is 32 bits
         self._block = PyMem_Malloc(cap * self._stride * sizeof(uint32_t) + 63)
         self._index = <uint64_t *>PyMem_Calloc(self._isize, sizeof(uint64_t))
         if self._block == NULL or self._index == NULL:
