@@ -43,6 +43,8 @@ __all__ = [
     "NonceEntry",
     "Sent",
     "Chain",
+    "FirstAnswer",
+    "chain_of",
     "CnonceSource",
 ]
 
@@ -393,6 +395,26 @@ class Chain:
 
     def add_quirks(self, quirks: Iterable[str]) -> None:
         self.quirks = tuple(sorted(set(self.quirks).union(quirks)))
+
+
+#: A request the client's fast path answered once and nothing has read since: (CSeq,
+#: (kind, realm), what was sent, the Retry's headers, the quirks the answer needed). The
+#: client stores it in place of that request's :class:`Chain` (one tuple costs less to
+#: make and to evict than a Chain with its one-entry ``sent`` dict) and every read of
+#: its chains goes through :func:`chain_of`.
+FirstAnswer = tuple[int, Group, Sent, tuple[tuple[str, str], ...], tuple[str, ...]]
+
+
+def chain_of(found: Union[Chain, FirstAnswer]) -> Chain:
+    """The :class:`Chain` a stored value stands for: itself, or the one a
+    :data:`FirstAnswer` records (``Chain(cseq, {group: sent}, headers, 1, True)``)."""
+    if isinstance(found, Chain):
+        return found
+    cseq, group, sent, headers, quirks = found
+    chain = Chain(cseq, {group: sent}, headers, 1, True)
+    if quirks:
+        chain.add_quirks(quirks)
+    return chain
 
 
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -46,10 +46,12 @@ from ._client_state import (
     Choice,
     Chooser,
     CnonceSource,
+    FirstAnswer,
     Group,
     NonceEntry,
     Params,
     Sent,
+    chain_of,
     check_info,
     check_request,
     identity,
@@ -72,7 +74,11 @@ Header = tuple[str, str]
 _SECRETS_CACHE_SIZE = 256
 _NONE = _impl.QOP_NONE
 _new = object.__new__
-_NC_TEXT = tuple(f"{n:08x}" for n in range(256))  # formatting costs more than a lookup
+# nc text: formatting an int costs ~2,000 instructions, two look-ups and a join ~150, so
+# counts below 0x10000 are spelled from tables (the high six digits, the low two)
+_NC_TEXT = tuple(f"{n:08x}" for n in range(256))
+_NC_HIGH = tuple(f"{n:06x}" for n in range(256))
+_HEX2 = tuple(f"{n:02x}" for n in range(256))
 
 
 def _evict(table: OrderedDict[Any, Any], size: int) -> None:
@@ -104,7 +110,9 @@ class Client:
         self._judged = self._chooser.judged
         self._memory = policy.request_memory
         self._nonces: OrderedDict[Group, NonceEntry] = OrderedDict()
-        self._chains: OrderedDict[tuple[str, str], Chain] = OrderedDict()
+        # (Call-ID, method) -> its Chain, or the FirstAnswer _first_retry stored (read
+        # through _chain or chain_of, which make the Chain)
+        self._chains: OrderedDict[tuple[str, str], Union[Chain, FirstAnswer]] = OrderedDict()
         self._acks: OrderedDict[tuple[str, int], tuple[Header, ...]] = OrderedDict()
         self._refused: dict[str, Credential] = {}  # realm -> the credential refused there
         # (credential, realm, hash id, userhash) -> (HA1, rendered username parameter)
@@ -187,7 +195,7 @@ class Client:
             # requests cannot be resubmitted" and accept them from the same hop.
             return AttachCredentials(())
         key = (req.call_id, method)
-        chain = self._chains.get(key)
+        chain = self._chain(key)
         if chain is not None and chain.awaiting and req.cseq > chain.cseq:
             return AttachCredentials(chain.headers)  # the host reported the retry itself
         headers: list[Header] = []
@@ -242,7 +250,7 @@ class Client:
             ):
                 check_request(req)
             key = (req.call_id, method)
-            chain = self._chains.get(key)  # made only when a Retry or a question needs it
+            chain = self._chain(key)  # made only when a Retry or a question needs it
             if chain is not None:
                 self._chains.move_to_end(key)
                 chain.awaiting = False
@@ -252,9 +260,10 @@ class Client:
             raise LocalProtocolError("status must be an int")
         if status < 200:
             return Done(status)
-        chain = self._chains.pop((req.call_id, method), None)
-        if chain is None:
+        found = self._chains.pop((req.call_id, method), None)
+        if found is None:
             return Done(status)
+        chain = chain_of(found)
         if status < 300:
             return self._on_success(chain, ev)
         if status == 403:
@@ -281,8 +290,14 @@ class Client:
         :meth:`_on_challenge` and :meth:`_retry` for one pick, minus the lists and dicts.
         """
         kind, realm, nonce, label, offered, opaque, userhash = plain
-        cred = self.credentials.for_realm(realm)
-        if cred is None or (self._refused and self._refused.get(realm) is cred):
+        creds = self.credentials
+        # CredentialSet.for_realm without its frame (a subclass's own is called)
+        cred = creds._by_realm.get(realm) if type(creds) is CredentialSet else None
+        if cred is None:
+            cred = creds.for_realm(realm)
+            if cred is None:
+                return None
+        if self._refused and self._refused.get(realm) is cred:
             return None
         found = self._judged.get((label, offered, cred))
         if found is None:
@@ -313,7 +328,12 @@ class Client:
             cnonce = self._new_cnonce()
         except IndexError:
             cnonce = self._cnonces.refill()
-        nc = _NC_TEXT[n] if n < 256 else f"{n:08x}"
+        if n < 256:
+            nc = _NC_TEXT[n]
+        elif n < 0x10000:
+            nc = _NC_HIGH[n >> 8] + _HEX2[n & 0xFF]
+        else:
+            nc = f"{n:08x}"
         hash_id = entry.hash_id
         if alg.sess:
             ha1 = self._ha1_sess(hash_id, ha1, nonce, cnonce)
@@ -323,21 +343,15 @@ class Client:
             entry.start, entry.mid, entry.tail, entry.end,
         )  # fmt: skip
         headers = ((HEADER_NAMES[kind], value),)
-        sent = {group: (cred, nonce, hash_id, ha1, uri, nc, cnonce, code, False)}
         chains = self._chains
-        # Chain(req.cseq, sent, headers, 1, True), its stores inline (no __init__ frame)
-        chain = chains[key] = _new(Chain)
-        chain.retries = 1
-        chain.sent = sent
-        chain.headers = headers
-        chain.awaiting = True
-        chain.cseq = req.cseq
-        chain.pending = None
-        chain.missing = chain.assumed_stale = chain.quirks = ()
+        # the Chain(req.cseq, {group: sent}, headers, 1, True) this stands for is made
+        # when something reads it (chain_of); most are evicted unread
+        chains[key] = (
+            req.cseq, group, (cred, nonce, hash_id, ha1, uri, nc, cnonce, code, False),
+            headers, quirks,
+        )  # fmt: skip
         if len(chains) > self._memory:
             chains.popitem(last=False)
-        if quirks:
-            chain.add_quirks(quirks)
         retry = _new(Retry)  # Retry(headers) without the Python __init__ frame
         retry.headers = headers
         return retry
@@ -499,6 +513,14 @@ class Client:
             chains.popitem(last=False)
         return chain
 
+    def _chain(self, key: tuple[str, str]) -> Optional[Chain]:
+        """The chain of ``key``, a stored FirstAnswer made into its Chain (in its place)."""
+        found = self._chains.get(key)
+        if found is None or isinstance(found, Chain):
+            return found
+        chain = self._chains[key] = chain_of(found)
+        return chain
+
     def _refuse(self, key: tuple[str, str], group: Group, cred: Credential) -> GiveUp:
         realm = group[1]
         self._refused[realm] = cred
@@ -515,7 +537,8 @@ class Client:
     def _on_provided(self, ev: CredentialsProvided) -> Union[Retry, GiveUp, NeedCredentials]:
         for key in reversed(self._chains):
             chain = self._chains[key]
-            if chain.pending is not None and ev.realm in chain.missing:
+            # a FirstAnswer waits for no credentials
+            if isinstance(chain, Chain) and chain.pending is not None and ev.realm in chain.missing:
                 break
         else:
             raise LocalProtocolError(
@@ -580,7 +603,11 @@ class Client:
             cnonce = self._new_cnonce()
         except IndexError:  # the batch of cnonces drawn from the entropy is used up
             cnonce = self._cnonces.refill()
-        return (_NC_TEXT[n] if n < 256 else f"{n:08x}"), cnonce
+        if n < 256:
+            return _NC_TEXT[n], cnonce
+        if n < 0x10000:
+            return _NC_HIGH[n >> 8] + _HEX2[n & 0xFF], cnonce
+        return f"{n:08x}", cnonce
 
     def _own(self, entry: NonceEntry, cred: Credential) -> None:
         """Give ``entry`` the HA1 and the rendered start ("Digest username=...") of ``cred``."""
