@@ -357,7 +357,7 @@ def test_retry_headers_byte_identical_on_both_paths(
 
 
 def test_fast_path_is_taken_and_its_answer_verifies(twin: ModuleType) -> None:
-    """Not vacuous: the first 401 goes through plain_challenge and _first_retry, and the
+    """Not vacuous: the first 401 goes through plain_challenge and the inline first retry, and the
     server side accepts what it sends."""
     calls: list[Any] = []
     real = _impl.plain_challenge

@@ -263,11 +263,16 @@ def render_answer(hash_id, ha1, method, uri, nonce, nc, cnonce, qop, body, start
     cdef Py_UCS1 *d
     cdef str out
     cdef object arg
-    cdef tuple texts = (ha1, method, uri, nonce, nc, cnonce, start, mid, tail, end)
-    for k in range(10):
-        arg = texts[k]
-        if not isinstance(arg, str):
-            raise TypeError(f"{_RENDER_ARGS[k]} must be str, not {type(arg).__name__}")
+    cdef tuple texts
+    if not (type(ha1) is str and type(method) is str and type(uri) is str
+            and type(nonce) is str and type(nc) is str and type(cnonce) is str
+            and type(start) is str and type(mid) is str and type(tail) is str
+            and type(end) is str):  # the usual case needs no tuple to walk
+        texts = (ha1, method, uri, nonce, nc, cnonce, start, mid, tail, end)
+        for k in range(10):
+            arg = texts[k]
+            if not isinstance(arg, str):
+                raise TypeError(f"{_RENDER_ARGS[k]} must be str, not {type(arg).__name__}")
     if code == _QOP_AUTH_INT:
         if type(body) is bytes:
             t_body.p = PyBytes_AS_STRING(body)
