@@ -4,6 +4,7 @@ path on both twins."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from types import ModuleType
 from typing import Any, Callable, Iterator, Optional
@@ -13,8 +14,9 @@ import pytest
 from sipdigest import Client, Credential, _pure_client, bench
 from sipdigest.actions import GiveUp, Retry
 from sipdigest.errors import LocalProtocolError
-from sipdigest.events import RequestPrepared, ResponseReceived
+from sipdigest.events import CredentialsProvided, RequestPrepared, ResponseReceived
 from sipdigest.headers import MAX_HEADER_LENGTH, MAX_PARAMS
+from sipdigest.policy import ClientPolicy
 
 from .test_client_fastpath import REAL, _entropy, general
 
@@ -116,3 +118,89 @@ def test_the_bench_case_takes_the_lean_match() -> None:
         value = bench.inputs(v).challenge
         assert _pure_client._SHORT_LC.fullmatch(value) is not None
         assert _pure_fields(value) == general(value)
+
+
+# --------------------------------------------------------------------------------------
+# what follows a first retry stored as a FirstAnswer (made into its Chain when read)
+
+
+def _follow_ups(server: Any) -> list[Any]:
+    """A first 401 answered on the fast path, then each way its request can go on:
+    the host reporting the retry, a 2xx with a right and a wrong rspauth (and the ACK of
+    that INVITE), a 403, a question for another realm and its CredentialsProvided, a
+    second challenge (stale, then refused)."""
+    client = Client([Credential("example.com", "alice", "secret")],
+                    ClientPolicy(ask_for_credentials=True), entropy=_entropy(5))  # fmt: skip
+    said: list[Any] = []
+
+    def say(act: Any) -> None:
+        said.append((type(act).__name__, str(act), getattr(act, "headers", None),
+                     getattr(act, "mutual", None), getattr(act, "quirks", None)))  # fmt: skip
+
+    ch = [("WWW-Authenticate", CH)]
+    for i, after in enumerate(["reported", "ok", "403", "other-realm", "rspauth-bad", "again"]):
+        req = RequestPrepared("INVITE", "sip:bob@example.com", f"f{i}", 1, b"sdp")
+        first = client.handle(ResponseReceived(401, ch, req))
+        say(first)
+        retry = RequestPrepared("INVITE", "sip:bob@example.com", f"f{i}", 2, b"sdp")
+        if after == "reported":
+            say(client.handle(retry))  # the host reports the retry: same headers back
+        elif after in ("ok", "rspauth-bad"):
+            info = server(first.headers[0][1], after == "ok")
+            say(client.handle(ResponseReceived(200, [("Authentication-Info", info)], retry)))
+            say(client.handle(RequestPrepared("ACK", "sip:bob@example.com", f"f{i}", 2)))
+        elif after == "again":
+            say(client.handle(ResponseReceived(401, [("WWW-Authenticate", CH + ", stale=true")],
+                                               retry)))  # fmt: skip
+            say(client.handle(ResponseReceived(401, ch, retry)))
+        elif after == "403":
+            say(client.handle(ResponseReceived(403, [], retry)))
+        else:
+            other = [("Proxy-Authenticate", CH.replace("example.com", "proxy.example"))]
+            say(client.handle(ResponseReceived(407, other, retry)))
+            idle = RequestPrepared("INVITE", "sip:bob@example.com", "idle", 1, b"")
+            say(client.handle(ResponseReceived(401, ch, idle)))  # newest: passed over below
+            said.append(len(client._chains))
+            act = client.handle(CredentialsProvided("proxy.example", "bob", "pw"))
+            say(act)
+    return said
+
+
+def _rspauth(value: str, right: bool) -> str:
+    from sipdigest import headers
+
+    c = headers.parse_credentials(value)
+    ha1 = hashlib.md5(b"alice:example.com:secret").hexdigest()
+    ha2 = hashlib.md5(b":" + c.uri.encode()).hexdigest()
+    text = f"{ha1}:{c.nonce}:{c.nc}:{c.cnonce}:auth:{ha2}" if right else "wrong"
+    return f'rspauth="{hashlib.md5(text.encode()).hexdigest()}", cnonce="{c.cnonce}", nc={c.nc}, qop=auth'
+
+
+def test_first_answer_follow_ups_equal_general_path(
+    twin: ModuleType, general_path: Callable[[bool], None]
+) -> None:
+    lean = _follow_ups(_rspauth)
+    general_path(True)
+    slow = _follow_ups(_rspauth)
+    general_path(False)
+    assert lean == slow
+    kinds = [s[0] for s in lean if isinstance(s, tuple)]
+    assert kinds.count("Retry") >= 8 and "NeedCredentials" in kinds and "GiveUp" in kinds
+    assert ("Done", True) in [(s[0], s[3]) for s in lean if isinstance(s, tuple)]
+    assert ("Done", False) in [(s[0], s[3]) for s in lean if isinstance(s, tuple)]
+
+
+@pytest.mark.parametrize("count", [1, 255, 256, 257, 0xFFF, 0x1000, 0xFFFF, 0x10000, 0xABCDEF])
+def test_nc_text_at_the_table_edges(twin: ModuleType, count: int) -> None:
+    """The nc a first retry and a preemptive request send is ``f"{count:08x}"`` whichever
+    way it is spelled (a table below 256, two tables below 0x10000, formatting above)."""
+    client = Client([Credential("example.com", "alice", "secret")], entropy=_entropy(6))
+    req = RequestPrepared("INVITE", "sip:bob@example.com", "n0", 1)
+    client.handle(ResponseReceived(401, [("WWW-Authenticate", CH)], req))
+    (entry,) = client._nonces.values()
+    entry.nc = count - 1
+    req = RequestPrepared("INVITE", "sip:bob@example.com", "n1", 1)
+    act = client.handle(ResponseReceived(401, [("WWW-Authenticate", CH)], req))
+    assert type(act) is Retry and f"nc={count:08x}" in act.headers[0][1]
+    pre = client.handle(RequestPrepared("INVITE", "sip:bob@example.com", "n2", 1))
+    assert f"nc={count + 1:08x}" in pre.headers[0][1]

@@ -4,7 +4,7 @@ check, the state records, cnonces and rendering.
 Strategy: the hot path (a 401 answered with a Retry) touches only what it needs. A
 first challenge of the usual shape (one header, one plain Digest challenge, a realm with
 a credential) is read by the ``plain_challenge`` twin into one fixed-order tuple and
-answered by ``Client._first_retry`` without lists or dicts; anything else is tokenized
+answered inline by ``Client.handle`` without lists or dicts; anything else is tokenized
 straight into ``{name: value}`` dicts (no ``Challenge`` objects), grouped per (header
 kind, realm) in server order. Everything that does not change between two uses of a
 nonce (the quoted realm, nonce and opaque, the algorithm label, the qop, the username
@@ -43,6 +43,8 @@ __all__ = [
     "NonceEntry",
     "Sent",
     "Chain",
+    "FirstAnswer",
+    "chain_of",
     "CnonceSource",
 ]
 
@@ -393,6 +395,30 @@ class Chain:
 
     def add_quirks(self, quirks: Iterable[str]) -> None:
         self.quirks = tuple(sorted(set(self.quirks).union(quirks)))
+
+
+#: A request the client's fast path answered once and nothing has read since: (CSeq,
+#: (kind, realm), the first eight fields of what was sent (its ``Sent`` less the
+#: "preemptive" flag, false here), the Retry's headers, the quirks the answer needed). The
+#: client stores it in place of that request's :class:`Chain` (one tuple costs less to
+#: make and to evict than a Chain with its one-entry ``sent`` dict) and every read of
+#: its chains goes through :func:`chain_of`.
+FirstAnswer = tuple[
+    int, Group, Credential, str, int, str, str, str, str, int,
+    tuple[tuple[str, str], ...], tuple[str, ...],
+]  # fmt: skip
+
+
+def chain_of(found: Union[Chain, FirstAnswer]) -> Chain:
+    """The :class:`Chain` a stored value stands for: itself, or the one a
+    :data:`FirstAnswer` records (``Chain(cseq, {group: sent}, headers, 1, True)``)."""
+    if isinstance(found, Chain):
+        return found
+    sent: Sent = (*found[2:10], False)
+    chain = Chain(found[0], {found[1]: sent}, found[10], 1, True)
+    if found[11]:
+        chain.add_quirks(found[11])
+    return chain
 
 
 _ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"

@@ -14,6 +14,7 @@
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 
 from hashlib import sha256 as _openssl_sha256
+from cpython.list cimport PyList_GET_ITEM
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 
 
@@ -120,11 +121,27 @@ cdef object _plain_value(int kind, str value, Py_ssize_t max_length, Py_ssize_t 
             _field_str(field, seen, _PC_OPAQUE), _field_str(field, seen, _PC_USERHASH))
 
 
+# The str plain_challenge returned last for each field: a server sends the same realm,
+# algorithm, qop (and often nonce and opaque) again and again, and an equal str given
+# back is one the client has hashed before (dict keys) or can compare by identity. They
+# are public challenge values, kept until the next challenge replaces them.
+cdef list _pc_last = [None] * _PC_FIELDS
+
+
 cdef inline object _field_str(const _text *field, unsigned int seen, int k):
-    """The str of field k when it was seen, else None."""
-    if seen & (1u << k):
-        return _ascii(<const Py_UCS1 *>field[k].p, field[k].n, False)
-    return None
+    """The str of field k when it was seen (the last one when equal), else None."""
+    cdef object last, out
+    cdef Py_ssize_t n
+    if not (seen & (1u << k)):
+        return None
+    n = field[k].n
+    last = <object>PyList_GET_ITEM(_pc_last, k)
+    if (last is not None and PyUnicode_GET_LENGTH(last) == n
+            and memcmp(PyUnicode_1BYTE_DATA(last), field[k].p, n) == 0):
+        return last
+    out = _ascii(<const Py_UCS1 *>field[k].p, n, False)
+    _pc_last[k] = out
+    return out
 
 
 cdef inline int _challenge_kind(str name) noexcept:
@@ -246,11 +263,16 @@ def render_answer(hash_id, ha1, method, uri, nonce, nc, cnonce, qop, body, start
     cdef Py_UCS1 *d
     cdef str out
     cdef object arg
-    cdef tuple texts = (ha1, method, uri, nonce, nc, cnonce, start, mid, tail, end)
-    for k in range(10):
-        arg = texts[k]
-        if not isinstance(arg, str):
-            raise TypeError(f"{_RENDER_ARGS[k]} must be str, not {type(arg).__name__}")
+    cdef tuple texts
+    if not (type(ha1) is str and type(method) is str and type(uri) is str
+            and type(nonce) is str and type(nc) is str and type(cnonce) is str
+            and type(start) is str and type(mid) is str and type(tail) is str
+            and type(end) is str):  # the usual case needs no tuple to walk
+        texts = (ha1, method, uri, nonce, nc, cnonce, start, mid, tail, end)
+        for k in range(10):
+            arg = texts[k]
+            if not isinstance(arg, str):
+                raise TypeError(f"{_RENDER_ARGS[k]} must be str, not {type(arg).__name__}")
     if code == _QOP_AUTH_INT:
         if type(body) is bytes:
             t_body.p = PyBytes_AS_STRING(body)

@@ -46,10 +46,12 @@ from ._client_state import (
     Choice,
     Chooser,
     CnonceSource,
+    FirstAnswer,
     Group,
     NonceEntry,
     Params,
     Sent,
+    chain_of,
     check_info,
     check_request,
     identity,
@@ -72,7 +74,11 @@ Header = tuple[str, str]
 _SECRETS_CACHE_SIZE = 256
 _NONE = _impl.QOP_NONE
 _new = object.__new__
-_NC_TEXT = tuple(f"{n:08x}" for n in range(256))  # formatting costs more than a lookup
+# nc text: formatting an int costs ~2,000 instructions, two look-ups and a join ~150, so
+# counts below 0x10000 are spelled from tables (the high six digits, the low two)
+_NC_TEXT = tuple(f"{n:08x}" for n in range(256))
+_NC_HIGH = tuple(f"{n:06x}" for n in range(256))
+_HEX2 = tuple(f"{n:02x}" for n in range(256))
 
 
 def _evict(table: OrderedDict[Any, Any], size: int) -> None:
@@ -104,7 +110,9 @@ class Client:
         self._judged = self._chooser.judged
         self._memory = policy.request_memory
         self._nonces: OrderedDict[Group, NonceEntry] = OrderedDict()
-        self._chains: OrderedDict[tuple[str, str], Chain] = OrderedDict()
+        # (Call-ID, method) -> its Chain, or the FirstAnswer handle's first retry stored (read
+        # through _chain or chain_of, which make the Chain)
+        self._chains: OrderedDict[tuple[str, str], Union[Chain, FirstAnswer]] = OrderedDict()
         self._acks: OrderedDict[tuple[str, int], tuple[Header, ...]] = OrderedDict()
         self._refused: dict[str, Credential] = {}  # realm -> the credential refused there
         # (credential, realm, hash id, userhash) -> (HA1, rendered username parameter)
@@ -130,39 +138,109 @@ class Client:
         self, event: Union[RequestPrepared, ResponseReceived, CredentialsProvided]
     ) -> Action:
         """Turn one event into one action. Raises only :class:`LocalProtocolError`."""
-        if type(event) is ResponseReceived:
-            # The hot path: a first 401/407 of a request (no chain yet), with host values
-            # of the exact types, answered by _first_retry when its one challenge is
-            # plain; anything else, or any doubt, goes the general way (which then does
-            # every check and says why), before any state has changed.
-            req = event.request
-            status = event.status
-            if (status == 401 or status == 407) and type(req) is RequestPrepared:
-                method = req.method
-                uri = req.uri
-                if (
-                    type(method) is str
-                    and type(uri) is str
-                    and type(req.body) is bytes
-                    and (uri == self._printable_uri or self._printable(uri))
-                    and method != "ACK"
-                    and method != "CANCEL"
-                ):
-                    key = (req.call_id, method)
-                    if key not in self._chains:
-                        plain = self._plain(event.headers, MAX_HEADER_LENGTH, MAX_PARAMS)
-                        if plain is not None:
-                            retry = self._first_retry(key, plain, req, method, uri)
-                            if retry is not None:
-                                return retry
+        if type(event) is not ResponseReceived:
+            if isinstance(event, ResponseReceived):
+                return self._on_response(event)
+            if type(event) is RequestPrepared or isinstance(event, RequestPrepared):
+                return self._on_request(event)
+            if isinstance(event, CredentialsProvided):
+                return self._on_provided(event)
+            raise LocalProtocolError(f"a Client does not handle {type(event).__name__}")
+        # The hot path, in this one frame: a first 401/407 of a request (no chain yet),
+        # with host values of the exact types, one plain challenge (read by the
+        # plain_challenge twin), a realm we hold an unrefused credential for, answerable
+        # as is. With no chain yet there is no failure state, no retry count and no
+        # other realm to carry over, so this is _on_challenge and _retry for one pick,
+        # minus the lists and dicts. Anything else, or any doubt, goes the general way
+        # (_on_response, which then does every check and says why), before any state
+        # has changed.
+        req = event.request
+        status = event.status
+        if (status != 401 and status != 407) or type(req) is not RequestPrepared:
             return self._on_response(event)
-        if isinstance(event, ResponseReceived):
+        method = req.method
+        uri = req.uri
+        if not (
+            type(method) is str
+            and type(uri) is str
+            and type(req.body) is bytes
+            and (uri == self._printable_uri or self._printable(uri))
+            and method != "ACK"
+            and method != "CANCEL"
+        ):
             return self._on_response(event)
-        if type(event) is RequestPrepared or isinstance(event, RequestPrepared):
-            return self._on_request(event)
-        if isinstance(event, CredentialsProvided):
-            return self._on_provided(event)
-        raise LocalProtocolError(f"a Client does not handle {type(event).__name__}")
+        key = (req.call_id, method)
+        if key in self._chains:
+            return self._on_response(event)
+        plain = self._plain(event.headers, MAX_HEADER_LENGTH, MAX_PARAMS)
+        if plain is None:
+            return self._on_response(event)
+        kind, realm, nonce, label, offered, opaque, userhash = plain
+        creds = self.credentials
+        # CredentialSet.for_realm without its frame (a subclass's own is called)
+        cred = creds._by_realm.get(realm) if type(creds) is CredentialSet else None
+        if cred is None:
+            cred = creds.for_realm(realm)
+            if cred is None:
+                return self._on_response(event)
+        if self._refused and self._refused.get(realm) is cred:
+            return self._on_response(event)
+        found = self._judged.get((label, offered, cred))
+        if found is None:
+            found = self._chooser.judge_cached(label, offered, cred)
+            if found is None:
+                return self._on_response(event)
+        alg, qop, quirks = found
+        if qop is None:
+            return self._on_response(event)  # RFC 2069 form: rare, _retry answers it
+        group = (kind, realm)
+        nonces = self._nonces
+        entry = nonces.get(group)
+        if entry is None or entry.nonce != nonce or entry.alg is not alg or entry.qop != qop:
+            label = None if label is None else alg.token
+            entry = NonceEntry(realm, nonce, alg, label, qop, opaque, true_param(userhash), quirks)
+            nonces[group] = entry
+            if len(nonces) > self.policy.nonce_cache_size:
+                nonces.popitem(last=False)
+        else:
+            nonces.move_to_end(group)  # the same nonce again: nc keeps counting
+        # _answer, inlined for the qop case (tests hold both byte-identical)
+        if entry.owner is not cred:
+            self._own(entry, cred)
+        ha1 = entry.ha1
+        # _count, inlined
+        n = entry.nc = entry.nc + 1
+        try:
+            cnonce = self._new_cnonce()
+        except IndexError:
+            cnonce = self._cnonces.refill()
+        if n < 256:
+            nc = _NC_TEXT[n]
+        elif n < 0x10000:
+            nc = _NC_HIGH[n >> 8] + _HEX2[n & 0xFF]
+        else:
+            nc = f"{n:08x}"
+        hash_id = entry.hash_id
+        if alg.sess:
+            ha1 = self._ha1_sess(hash_id, ha1, nonce, cnonce)
+        code = entry.qop_code
+        value = self._render(
+            hash_id, ha1, method, uri, nonce, nc, cnonce, code, req.body,
+            entry.start, entry.mid, entry.tail, entry.end,
+        )  # fmt: skip
+        headers = ((HEADER_NAMES[kind], value),)
+        chains = self._chains
+        # the Chain(req.cseq, {group: sent}, headers, 1, True) this stands for is made
+        # when something reads it (chain_of); most are evicted unread
+        chains[key] = (
+            req.cseq, group, cred, nonce, hash_id, ha1, uri, nc, cnonce, code, headers, quirks,
+        )  # fmt: skip
+        if len(chains) > self._memory:
+            chains.popitem(last=False)
+        retry = _new(Retry)  # Retry(headers) without the Python __init__ frame
+        retry.headers = headers
+        return retry
+
 
     def _printable(self, uri: str) -> bool:
         """``uri.isprintable()``, remembering the last printable one (a str, immutable)."""
@@ -187,7 +265,7 @@ class Client:
             # requests cannot be resubmitted" and accept them from the same hop.
             return AttachCredentials(())
         key = (req.call_id, method)
-        chain = self._chains.get(key)
+        chain = self._chain(key)
         if chain is not None and chain.awaiting and req.cseq > chain.cseq:
             return AttachCredentials(chain.headers)  # the host reported the retry itself
         headers: list[Header] = []
@@ -242,7 +320,7 @@ class Client:
             ):
                 check_request(req)
             key = (req.call_id, method)
-            chain = self._chains.get(key)  # made only when a Retry or a question needs it
+            chain = self._chain(key)  # made only when a Retry or a question needs it
             if chain is not None:
                 self._chains.move_to_end(key)
                 chain.awaiting = False
@@ -252,9 +330,10 @@ class Client:
             raise LocalProtocolError("status must be an int")
         if status < 200:
             return Done(status)
-        chain = self._chains.pop((req.call_id, method), None)
-        if chain is None:
+        found = self._chains.pop((req.call_id, method), None)
+        if found is None:
             return Done(status)
+        chain = chain_of(found)
         if status < 300:
             return self._on_success(chain, ev)
         if status == 403:
@@ -265,82 +344,6 @@ class Client:
                 if s[8]:
                     self._nonces.pop(group, None)
         return Done(status, quirks=chain.quirks)
-
-    def _first_retry(
-        self,
-        key: tuple[str, str],
-        plain: tuple[int, str, str, Optional[str], Optional[str], Optional[str], Optional[str]],
-        req: RequestPrepared,
-        method: str,
-        uri: str,
-    ) -> Optional[Retry]:
-        """The Retry for the common first challenge (one plain Digest challenge, a realm we
-        hold an unrefused credential for, answerable as is), or None to take the general
-        path, which then decides (and describes) everything else. With no chain yet there
-        is no failure state, no retry count and no other realm to carry over, so this is
-        :meth:`_on_challenge` and :meth:`_retry` for one pick, minus the lists and dicts.
-        """
-        kind, realm, nonce, label, offered, opaque, userhash = plain
-        cred = self.credentials.for_realm(realm)
-        if cred is None or (self._refused and self._refused.get(realm) is cred):
-            return None
-        found = self._judged.get((label, offered, cred))
-        if found is None:
-            found = self._chooser.judge_cached(label, offered, cred)
-            if found is None:
-                return None
-        alg, qop, quirks = found
-        if qop is None:
-            return None  # RFC 2069 form: rare, _retry answers it
-        group = (kind, realm)
-        nonces = self._nonces
-        entry = nonces.get(group)
-        if entry is None or entry.nonce != nonce or entry.alg is not alg or entry.qop != qop:
-            label = None if label is None else alg.token
-            entry = NonceEntry(realm, nonce, alg, label, qop, opaque, true_param(userhash), quirks)
-            nonces[group] = entry
-            if len(nonces) > self.policy.nonce_cache_size:
-                nonces.popitem(last=False)
-        else:
-            nonces.move_to_end(group)  # the same nonce again: nc keeps counting
-        # _answer, inlined for the qop case (tests hold both byte-identical)
-        if entry.owner is not cred:
-            self._own(entry, cred)
-        ha1 = entry.ha1
-        # _count, inlined
-        n = entry.nc = entry.nc + 1
-        try:
-            cnonce = self._new_cnonce()
-        except IndexError:
-            cnonce = self._cnonces.refill()
-        nc = _NC_TEXT[n] if n < 256 else f"{n:08x}"
-        hash_id = entry.hash_id
-        if alg.sess:
-            ha1 = self._ha1_sess(hash_id, ha1, nonce, cnonce)
-        code = entry.qop_code
-        value = self._render(
-            hash_id, ha1, method, uri, nonce, nc, cnonce, code, req.body,
-            entry.start, entry.mid, entry.tail, entry.end,
-        )  # fmt: skip
-        headers = ((HEADER_NAMES[kind], value),)
-        sent = {group: (cred, nonce, hash_id, ha1, uri, nc, cnonce, code, False)}
-        chains = self._chains
-        # Chain(req.cseq, sent, headers, 1, True), its stores inline (no __init__ frame)
-        chain = chains[key] = _new(Chain)
-        chain.retries = 1
-        chain.sent = sent
-        chain.headers = headers
-        chain.awaiting = True
-        chain.cseq = req.cseq
-        chain.pending = None
-        chain.missing = chain.assumed_stale = chain.quirks = ()
-        if len(chains) > self._memory:
-            chains.popitem(last=False)
-        if quirks:
-            chain.add_quirks(quirks)
-        retry = _new(Retry)  # Retry(headers) without the Python __init__ frame
-        retry.headers = headers
-        return retry
 
     def _on_success(self, chain: Chain, ev: ResponseReceived) -> Union[Done, GiveUp]:
         req = ev.request
@@ -499,6 +502,14 @@ class Client:
             chains.popitem(last=False)
         return chain
 
+    def _chain(self, key: tuple[str, str]) -> Optional[Chain]:
+        """The chain of ``key``, a stored FirstAnswer made into its Chain (in its place)."""
+        found = self._chains.get(key)
+        if found is None or isinstance(found, Chain):
+            return found
+        chain = self._chains[key] = chain_of(found)
+        return chain
+
     def _refuse(self, key: tuple[str, str], group: Group, cred: Credential) -> GiveUp:
         realm = group[1]
         self._refused[realm] = cred
@@ -515,7 +526,8 @@ class Client:
     def _on_provided(self, ev: CredentialsProvided) -> Union[Retry, GiveUp, NeedCredentials]:
         for key in reversed(self._chains):
             chain = self._chains[key]
-            if chain.pending is not None and ev.realm in chain.missing:
+            # a FirstAnswer waits for no credentials
+            if isinstance(chain, Chain) and chain.pending is not None and ev.realm in chain.missing:
                 break
         else:
             raise LocalProtocolError(
@@ -580,7 +592,11 @@ class Client:
             cnonce = self._new_cnonce()
         except IndexError:  # the batch of cnonces drawn from the entropy is used up
             cnonce = self._cnonces.refill()
-        return (_NC_TEXT[n] if n < 256 else f"{n:08x}"), cnonce
+        if n < 256:
+            return _NC_TEXT[n], cnonce
+        if n < 0x10000:
+            return _NC_HIGH[n >> 8] + _HEX2[n & 0xFF], cnonce
+        return f"{n:08x}", cnonce
 
     def _own(self, entry: NonceEntry, cred: Credential) -> None:
         """Give ``entry`` the HA1 and the rendered start ("Digest username=...") of ``cred``."""
