@@ -116,9 +116,9 @@ cdef object _plain_value(int kind, str value, Py_ssize_t max_length, Py_ssize_t 
         i = _skip(s, n, i + 1, C_OWS)
     if count >= max_params or (seen & 3) != 3:  # the scheme counts as an item; realm, nonce
         return None
-    return (kind, _field_str(field, seen, _PC_REALM), _field_str(field, seen, _PC_NONCE),
-            _field_str(field, seen, _PC_ALGORITHM), _field_str(field, seen, _PC_QOP),
-            _field_str(field, seen, _PC_OPAQUE), _field_str(field, seen, _PC_USERHASH))
+    return (kind, _pc_str(field, seen, _PC_REALM), _pc_str(field, seen, _PC_NONCE),
+            _pc_str(field, seen, _PC_ALGORITHM), _pc_str(field, seen, _PC_QOP),
+            _pc_str(field, seen, _PC_OPAQUE), _pc_str(field, seen, _PC_USERHASH))
 
 
 # The str plain_challenge returned last for each field: a server sends the same realm,
@@ -129,7 +129,15 @@ cdef list _pc_last = [None] * _PC_FIELDS
 
 
 cdef inline object _field_str(const _text *field, unsigned int seen, int k):
-    """The str of field k when it was seen (the last one when equal), else None."""
+    """The str of field k when it was seen, else None."""
+    if seen & (1u << k):
+        return _ascii(<const Py_UCS1 *>field[k].p, field[k].n, False)
+    return None
+
+
+cdef inline object _pc_str(const _text *field, unsigned int seen, int k):
+    """plain_challenge's field k (k < _PC_FIELDS) as _field_str gives it, but the str
+    returned last for that field when the new one is equal."""
     cdef object last, out
     cdef Py_ssize_t n
     if not (seen & (1u << k)):
