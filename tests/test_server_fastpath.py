@@ -567,6 +567,16 @@ def test_check_auth_int_is_check_response_with_the_body_hash(hash_id: int) -> No
     assert both("check_auth_int", hash_id, *args, body_hash, right.encode())[0] == "raised"
     assert both("check_auth_int", hash_id, *args[:-1], None, body_hash, right)[0] == "raised"
     assert both("check_auth_int", 9, *args, body_hash, right)[0] == "raised"
+    # the pure twin's memoised HA2: a second call, bytes arguments and a lone surrogate
+    # give what the general path and the C twin give
+    assert both("check_auth_int", hash_id, *args, body_hash, right) == ("ok", bool, True)
+    as_bytes = tuple(a.encode() for a in args)
+    assert both("check_auth_int", hash_id, *as_bytes, body_hash.encode(), right)[2] is True
+    for i in range(len(args)):
+        odd = (*args[:i], args[i] + "\ud800", *args[i + 1 :])
+        assert both("check_auth_int", hash_id, *odd, body_hash, right)[0] == "raised"
+    assert both("check_auth_int", hash_id, *args, body_hash + "\ud800", right)[0] == "raised"
+    assert both("check_auth_int", True, *args, body_hash, right)[0] == "raised"
 
 
 @pytest.mark.parametrize("name", CORES, ids=[n for n, _ in CORES])
