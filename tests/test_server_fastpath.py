@@ -124,6 +124,59 @@ def test_unusual_values_are_left_to_the_general_path(value: str) -> None:
     assert scan(value) == ("ok", type(None), None)
 
 
+_SCANNED_NAMES = ("username", "realm", "nonce", "uri", "response", "algorithm", "cnonce",
+                  "opaque", "qop", "nc", "userhash")  # fmt: skip
+
+
+@pytest.mark.parametrize("name", _SCANNED_NAMES)
+def test_a_repeated_name_is_left_to_the_general_path(name: str) -> None:
+    # each of the scanned names, repeated quoted or bare, anywhere: the twins agree (None)
+    for extra in (f'{name}="x"', f"{name}=x"):
+        assert scan(f"{PLAIN}, {extra}, {extra}") == ("ok", type(None), None)
+        assert scan(PLAIN.replace("Digest ", f"Digest {extra}, ") + f", {extra}") == (
+            "ok", type(None), None,
+        )  # fmt: skip
+    assert scan(PLAIN + ', userhash=true, userhash="true"') == ("ok", type(None), None)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        PLAIN.replace(", ", ","),
+        PLAIN.replace(", ", " \t,\t "),
+        PLAIN.replace("=", " = "),
+        PLAIN + " \t",
+        PLAIN.replace('"alice"', '""'),
+        PLAIN.replace('"alice"', "alice"),
+        PLAIN.replace('"alice"', '"a,b=c d"'),
+        PLAIN.replace("qop=auth", 'qop="auth"'),
+        PLAIN.replace("nc=00000001", 'nc="00000001"'),
+        PLAIN.replace("algorithm=MD5", 'algorithm="md5"'),
+    ],
+)
+def test_plain_spellings_are_scanned_alike(value: str) -> None:
+    kind, _, got = scan(value)
+    assert kind == "ok" and got is not None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        PLAIN + ", ",
+        PLAIN.replace(", ", ", , "),
+        PLAIN.replace(", ", " "),
+        PLAIN.replace('"alice"', '"alice'),
+        PLAIN.replace('"alice"', 'alice"'),
+        PLAIN.replace("algorithm=MD5", 'algorithm=MD5"'),
+        PLAIN.replace('"alice"', '"alice"x'),
+        PLAIN + "\n",
+        PLAIN.replace("Digest ", "Digest"),
+    ],
+)
+def test_broken_shapes_are_not_scanned(value: str) -> None:
+    assert scan(value) == ("ok", type(None), None)
+
+
 def test_scan_options_and_limits() -> None:
     for token, code in ALGORITHM_CODE.items():
         got = scan(PLAIN.replace("algorithm=MD5", f"algorithm={token.lower()}"))[2]
@@ -514,6 +567,16 @@ def test_check_auth_int_is_check_response_with_the_body_hash(hash_id: int) -> No
     assert both("check_auth_int", hash_id, *args, body_hash, right.encode())[0] == "raised"
     assert both("check_auth_int", hash_id, *args[:-1], None, body_hash, right)[0] == "raised"
     assert both("check_auth_int", 9, *args, body_hash, right)[0] == "raised"
+    # the pure twin's memoised HA2: a second call, bytes arguments and a lone surrogate
+    # give what the general path and the C twin give
+    assert both("check_auth_int", hash_id, *args, body_hash, right) == ("ok", bool, True)
+    as_bytes = tuple(a.encode() for a in args)
+    assert both("check_auth_int", hash_id, *as_bytes, body_hash.encode(), right)[2] is True
+    for i in range(len(args)):
+        odd = (*args[:i], args[i] + "\ud800", *args[i + 1 :])
+        assert both("check_auth_int", hash_id, *odd, body_hash, right)[0] == "raised"
+    assert both("check_auth_int", hash_id, *args, body_hash + "\ud800", right)[0] == "raised"
+    assert both("check_auth_int", True, *args, body_hash, right)[0] == "raised"
 
 
 @pytest.mark.parametrize("name", CORES, ids=[n for n, _ in CORES])

@@ -37,18 +37,31 @@ __all__: list[str] = [
 
 # ---- scan_credentials ----------------------------------------------------------------
 
-_NAMES = "username|realm|nonce|uri|response|algorithm|cnonce|opaque|qop|nc|userhash"
+# The names the server reads, in the order of their capture groups in _SCAN: name i has
+# group 2i+1 (a quoted value, without its quotes) and 2i+2 (an unquoted one).
+_NAMES = ("username", "realm", "nonce", "uri", "response", "algorithm", "cnonce", "opaque",
+          "qop", "nc", "userhash")  # fmt: skip
 # qdtext without quoted-pair, CR/LF or other controls; an unquoted value is a non-empty
 # run of visible ASCII but '"' and ',' that does not start with '=' (which could read as
 # token68 in the full grammar)
-_PAIR_SRC = rf'(?:{_NAMES})[ \t]*=[ \t]*(?:"[\t !#-\[\]-~]*"|[!#-+\--<>-~][!#-+\--~]*)'
-_SHAPE = re.compile(
-    rf"[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+{_PAIR_SRC}(?:[ \t]*,[ \t]*{_PAIR_SRC})*[ \t]*", re.ASCII
+_QUOTED = r"[\t !#-\[\]-~]*"
+_BARE = r"[!#-+\--<>-~][!#-+\--~]*"
+# One parameter: a name, refused when its groups are already set (a name repeated),
+# then its value, quoted or not. The conditionals refer to groups by number: the groups
+# of this item are its own, later in the text.
+_ALTERNATIVES = "|".join(
+    rf'{name}(?({2 * i + 1})(?!))(?({2 * i + 2})(?!))[ \t]*=[ \t]*(?:"({_QUOTED})"|({_BARE}))'
+    for i, name in enumerate(_NAMES)
+)
+_ITEM = f"(?:{_ALTERNATIVES})"
+# The whole value in one match: "Digest", then items separated by commas (SP/HT around
+# them), each name at most once; the groups hold the values, so no second pass
+# splits the pairs. An item is followed by a comma and another item, or by the end.
+# Possessive: no item's end can move (a value stops where the grammar says), so there
+# is nothing to backtrack into, and the match keeps no state per item.
+_SCAN = re.compile(
+    rf"[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+(?:{_ITEM}(?:[ \t]*,[ \t]*(?=[a-z])|[ \t]*\Z))++", re.ASCII
 ).fullmatch
-# (name, value): a quoted value without its quotes (the opening quote is consumed by
-# the first '"?', and only then does the look-behind allow the quoted form), an unquoted
-# one as it stands; _SHAPE has already checked that every value is one or the other
-_PAIRS = re.compile(r'([a-z]+)[ \t]*=[ \t]*"?((?<=")[^"]*|[^ \t,"]+)"?', re.ASCII).findall
 _ALGORITHMS = {
     t.lower(): i
     for i, t in enumerate(
@@ -75,25 +88,41 @@ def scan_credentials(value: str, realm: str, max_length: int) -> Scanned | None:
     """
     if type(value) is not str or not isinstance(realm, str):
         raise TypeError("header value and realm must be str")
-    if len(value) > max_length or _SHAPE(value) is None:
+    if len(value) > max_length:
         return None
-    pairs = _PAIRS(value, 7)
-    p = dict(pairs)  # (name, value without its quotes): one C call
-    if len(p) != len(pairs):
+    m = _SCAN(value)
+    if m is None:
         return None
-    try:
-        if p["realm"] != realm:
-            return None
-        username = p["username"]
-        nonce = p["nonce"]
-        uri = p["uri"]
-        response = p["response"]
-        nc = p["nc"]
-        cnonce = p["cnonce"]
-        qcode = _QOPS[p["qop"]]
-    except KeyError:
+    (username, username_, crealm, crealm_, nonce, nonce_, uri, uri_, response, response_,
+     algorithm, algorithm_, cnonce, cnonce_, opaque, opaque_, qop, qop_, nc, nc_,
+     userhash, userhash_) = m.groups()  # fmt: skip
+    if crealm is None:
+        crealm = crealm_
+    if crealm != realm:
         return None
-    algorithm = p.get("algorithm")
+    if username is None:
+        username = username_
+    if nonce is None:
+        nonce = nonce_
+    if uri is None:
+        uri = uri_
+    if response is None:
+        response = response_
+    if qop is None:
+        qop = qop_
+    if nc is None:
+        nc = nc_
+    if cnonce is None:
+        cnonce = cnonce_
+    if username is None or nonce is None or uri is None or response is None:
+        return None
+    if nc is None or cnonce is None:
+        return None
+    qcode = _QOPS.get(qop)
+    if qcode is None:
+        return None
+    if algorithm is None:
+        algorithm = algorithm_
     code = 0 if algorithm is None else _ALGORITHMS.get(algorithm.lower())
     if code is None:
         return None
@@ -102,9 +131,12 @@ def scan_credentials(value: str, realm: str, max_length: int) -> Scanned | None:
         if _NC8(nc) is None:
             return None
         count = int(nc, 16)
-    userhash = p.get("userhash")
+    if userhash is None:
+        userhash = userhash_
+    if opaque is None:
+        opaque = opaque_
     return (username, nonce, uri, response, code, qcode, nc, cnonce, count,
-            userhash is not None and userhash.lower() == "true", p.get("opaque"))  # fmt: skip
+            userhash is not None and userhash.lower() == "true", opaque)  # fmt: skip
 
 
 # ---- find_credentials ----------------------------------------------------------------
@@ -376,6 +408,8 @@ def _mint_checked(
 
 # ---- check_auth_int ----------------------------------------------------------------------
 
+_BY_ID, _HA2, _ha2 = _pure._BY_ID, _pure._HA2, _pure._ha2
+
 
 def check_auth_int(
     hash_id: int, ha1: _pure.Text, method: _pure.Text, uri: _pure.Text, nonce: _pure.Text,
@@ -383,6 +417,37 @@ def check_auth_int(
 ) -> bool:  # fmt: skip
     """``check_response`` with qop=auth-int, the body given as its hex digest (RFC 7616
     §3.4.3: A2 = method:uri:H(body)); the comparison is constant-time."""
+    if (
+        type(ha1) is str
+        and type(method) is str
+        and type(uri) is str
+        and type(nonce) is str
+        and type(nc) is str
+        and type(cnonce) is str
+        and type(body_hash) is str
+        and type(hash_id) is int
+    ):
+        # the usual call, all text: _pure.response's auth-int path, HA2 from its memo (keyed
+        # by uri ":" H(body), the text hashed after the method); the general path below
+        # decides every error, a lone surrogate's included
+        hf = _BY_ID.get(hash_id)
+        if hf is not None:
+            key = f"{uri}:{body_hash}"
+            by_uri = _HA2[hash_id].get(method)
+            h2 = by_uri.get(key) if by_uri is not None else None
+            try:
+                if h2 is None:
+                    h2 = _ha2(hash_id, method, key)
+                kd = f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{h2}".encode()
+            except UnicodeEncodeError:
+                pass
+            else:
+                expected = hf(kd).hexdigest()
+                if type(received) is not str:
+                    raise TypeError("received response must be str")
+                if not received.isascii():
+                    return False
+                return hmac.compare_digest(expected, received)
     h = _pure._ctor(hash_id)
     a2 = b"%s:%s:%s" % (_pure._b(method), _pure._b(uri), _pure._b(body_hash))
     ha2 = h(a2).hexdigest().encode()
