@@ -24,6 +24,7 @@ import hmac
 import math
 import re
 import struct
+import sys
 
 from . import _pure
 
@@ -57,10 +58,13 @@ _ITEM = f"(?:{_ALTERNATIVES})"
 # The whole value in one match: "Digest", then items separated by commas (SP/HT around
 # them), each name at most once; the groups hold the values, so no second pass
 # splits the pairs. An item is followed by a comma and another item, or by the end.
-# Possessive: no item's end can move (a value stops where the grammar says), so there
-# is nothing to backtrack into, and the match keeps no state per item.
+# Possessive where the engine has it (3.11): no item's end can move (a value stops where
+# the grammar says), so there is nothing to backtrack into, and the match keeps no state
+# per item; 3.10 gets the same matches, keeping that state.
+_REPEAT = "++" if sys.version_info >= (3, 11) else "+"
 _SCAN = re.compile(
-    rf"[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+(?:{_ITEM}(?:[ \t]*,[ \t]*(?=[a-z])|[ \t]*\Z))++", re.ASCII
+    rf"[Dd][Ii][Gg][Ee][Ss][Tt][ \t]+(?:{_ITEM}(?:[ \t]*,[ \t]*(?=[a-z])|[ \t]*\Z)){_REPEAT}",
+    re.ASCII,
 ).fullmatch
 _ALGORITHMS = {
     t.lower(): i
