@@ -204,3 +204,16 @@ def test_nc_text_at_the_table_edges(twin: ModuleType, count: int) -> None:
     assert type(act) is Retry and f"nc={count:08x}" in act.headers[0][1]
     pre = client.handle(RequestPrepared("INVITE", "sip:bob@example.com", "n2", 1))
     assert f"nc={count + 1:08x}" in pre.headers[0][1]
+
+
+def test_the_inline_retry_has_every_slot_a_constructed_one_has() -> None:
+    """The first retry is made without Retry.__init__ (a frame saved): should Retry gain
+    a slot, this fails instead of an AttributeError surfacing in a host."""
+    client = Client([Credential("example.com", "alice", "pw")], entropy=_entropy(3))
+    req = RequestPrepared("INVITE", "sip:a@example.com", "c1", 1)
+    fast = client.handle(ResponseReceived(401, [("WWW-Authenticate", CH)], req))
+    assert type(fast) is Retry
+    made = Retry(fast.headers)
+    slots = [n for cls in Retry.__mro__ for n in getattr(cls, "__slots__", ())]
+    assert "headers" in slots
+    assert [getattr(fast, n) for n in slots] == [getattr(made, n) for n in slots]

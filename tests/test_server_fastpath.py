@@ -36,7 +36,6 @@ NAMES = (
     "scan_credentials",
     "ReplayWindows",
     "mint_challenges",
-    "check_auth_int",
 )
 BENCH_VALUES = [inputs(v).value for v in VARIANTS]  # the ten-parameter values UAs send
 NONCE = "AQQCAAAAAYvP5WgAOLTmUuRNp_KpiNjswOzINrnb2dLeYCZVZvQXlNBh"
@@ -549,34 +548,6 @@ def test_scanned_and_tokenized_values_get_the_same_answer(name: tuple[str, Any])
         # an unoffered userhash is refused on the scanned path as on the general one
         uh = srv.handle(request(authorize(ch, nc=62) + ", userhash=true"))
         assert uh.reason is Reason.MALFORMED and "userhash" in uh.detail
-
-
-# ---- check_auth_int ---------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("hash_id", [0, 1, 2, 3])
-def test_check_auth_int_is_check_response_with_the_body_hash(hash_id: int) -> None:
-    body = bytes(range(256)) * 4
-    args = ("0" * 32, "INVITE", "sip:bob@example.com", NONCE, "0000000a", "c0ffee")
-    right = _pure.response(hash_id, *args, _pure.QOP_AUTH_INT, body)
-    body_hash = _pure.hexdigest(hash_id, body)
-    assert both("check_auth_int", hash_id, *args, body_hash, right) == ("ok", bool, True)
-    for wrong in (right[:-1] + ("0" if right[-1] != "0" else "1"), right[:-1], right + "0", "é"):
-        assert both("check_auth_int", hash_id, *args, body_hash, wrong) == ("ok", bool, False)
-    assert both("check_auth_int", hash_id, *args, body_hash.upper(), right)[2] is False
-    assert both("check_auth_int", hash_id, *args, body_hash, right.encode())[0] == "raised"
-    assert both("check_auth_int", hash_id, *args[:-1], None, body_hash, right)[0] == "raised"
-    assert both("check_auth_int", 9, *args, body_hash, right)[0] == "raised"
-    # the pure twin's memoised HA2: a second call, bytes arguments and a lone surrogate
-    # give what the general path and the C twin give
-    assert both("check_auth_int", hash_id, *args, body_hash, right) == ("ok", bool, True)
-    as_bytes = tuple(a.encode() for a in args)
-    assert both("check_auth_int", hash_id, *as_bytes, body_hash.encode(), right)[2] is True
-    for i in range(len(args)):
-        odd = (*args[:i], args[i] + "\ud800", *args[i + 1 :])
-        assert both("check_auth_int", hash_id, *odd, body_hash, right)[0] == "raised"
-    assert both("check_auth_int", hash_id, *args, body_hash + "\ud800", right)[0] == "raised"
-    assert both("check_auth_int", True, *args, body_hash, right)[0] == "raised"
 
 
 @pytest.mark.parametrize("name", CORES, ids=[n for n, _ in CORES])

@@ -23,6 +23,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sipdigest import _impl, _pure, digest
+from sipdigest.bench import VARIANTS
+from sipdigest.bench import inputs as bench_inputs
 from sipdigest.errors import MalformedHeader
 
 
@@ -308,9 +310,9 @@ def test_sha_hardware_switch() -> None:
 
 @pytest.mark.usefixtures("sha_hardware")
 def test_long_sha256_auth_int_bodies_answer_alike_on_either_sha256() -> None:
-    """The client's answer for a long auth-int body takes hashlib or the C rounds by
-    what the CPU has (the portable rounds lose to OpenSSL, SHA-NI beats it): both are
-    SHA-256, so the answer and its check are the same either way."""
+    """A long auth-int body is hashed by hashlib or the C rounds by what the CPU has
+    (the portable rounds lose to OpenSSL, SHA-NI beats it), on every path: the answer,
+    its check and verify_fast are the same either way, as is the pure twin's."""
     ha1 = "a" * 64
     for n in (0, 127, 128, 1024, 4097):
         body = bytes(range(256)) * (n // 256) + bytes(n % 256)
@@ -321,6 +323,14 @@ def test_long_sha256_auth_int_bodies_answer_alike_on_either_sha256() -> None:
         got = _fast.render_answer(SHA256, ha1, "INVITE", "sip:bob@example.com", "n0nce",
                                   "00000001", "c0", 2, body, "u", "m", "t", "e")  # fmt: skip
         assert f'response="{want}"' in got
+        again = _fast.render_answer(SHA256, ha1, "INVITE", "sip:bob@example.com", "n0nce",
+                                    "00000001", "c0", 2, bytearray(body), "u", "m", "t", "e")  # fmt: skip
+        assert again == got
+    for v in VARIANTS:
+        if v.qop == "auth-int":
+            inp = bench_inputs(v)
+            assert _fast.verify_fast(inp.value, v.method, inp.ha1, None, v.body) == 1
+            assert _fast.verify_fast(inp.value, v.method, inp.ha1, None, v.body + b"x") == 0
 
 
 @SETTINGS

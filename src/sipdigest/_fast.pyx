@@ -28,6 +28,8 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport uint32_t
 from libc.string cimport memchr, memcmp, memcpy
 
+from hashlib import sha256 as _openssl_sha256
+
 from sipdigest.errors import MalformedHeader
 
 
@@ -559,22 +561,39 @@ cdef void _hash_join(int alg, const _text *parts, int count, char *hex_out) noex
     sd_final_hex(&c, hex_out)
 
 
-cdef void _response_hex(int alg, int qop, _text ha1, _text method, _text uri, _text nonce,
-                        _text nc, _text cnonce, _text body, char *hex_out) noexcept nogil:
-    """_pure.response: HA2, then KD(HA1, ...) (RFC 7616 §3.4.1, RFC 2069 without qop)."""
-    cdef char body_hex[_HEX_MAX]
+cdef enum:
+    _HASHLIB_MIN_BODY = 128  # bytes: from here hashlib's SHA-256 beats the portable one
+
+
+cdef void _body_hex(int alg, object body, _text t_body, char *out) noexcept:
+    """H(body) in hex, for auth-int, on every path (server, client, verify_fast): a
+    SHA-256 body of _HASHLIB_MIN_BODY bytes or more is hashed by hashlib (OpenSSL's
+    vectorised rounds) where the CPU has no SHA extensions; with them, and for short or
+    other bodies, the C core hashes it. The same digest either way."""
+    cdef str h
+    if (alg == SD_SHA256 and t_body.n >= _HASHLIB_MIN_BODY
+            and (type(body) is bytes or type(body) is bytearray) and not sd_sha256_on_hw()):
+        try:
+            h = _openssl_sha256(body).hexdigest()
+        except Exception:  # out of memory, say: the C core gives the same digest
+            pass
+        else:
+            memcpy(out, PyUnicode_1BYTE_DATA(h), 64)
+            return
+    _hash_join(alg, &t_body, 1, out)
+
+
+cdef void _digest_hex(int alg, int qop, _text ha1, _text method, _text uri, _text nonce,
+                      _text nc, _text cnonce, _text body_hex, char *hex_out) noexcept nogil:
+    """_pure.response with H(body) given in hex (read for auth-int only): HA2, then
+    KD(HA1, ...) (RFC 7616 §3.4.1; RFC 2069 form without qop)."""
     cdef char ha2[_HEX_MAX]
     cdef Py_ssize_t hexlen = 2 * sd_digest_len(alg)
     cdef _text parts[6]
     parts[0] = method
     parts[1] = uri
-    if qop == _QOP_AUTH_INT:
-        _hash_join(alg, &body, 1, body_hex)
-        parts[2].p = body_hex
-        parts[2].n = hexlen
-        _hash_join(alg, parts, 3, ha2)
-    else:
-        _hash_join(alg, parts, 2, ha2)
+    parts[2] = body_hex
+    _hash_join(alg, parts, 3 if qop == _QOP_AUTH_INT else 2, ha2)
     parts[0] = ha1
     parts[1] = nonce
     if qop == _QOP_NONE:
@@ -642,6 +661,7 @@ cdef int _response_args(object hash_id, object ha1, object method, object uri, o
     cdef int code = _qop_code(qop)
     cdef _text t_ha1, t_method, t_uri, t_nonce
     cdef _text t_nc = _text(NULL, 0), t_cnonce = _text(NULL, 0), t_body = _text(NULL, 0)
+    cdef char body_hex[_HEX_MAX]
     _get_text(method, &t_method)
     _get_text(uri, &t_uri)
     if code == _QOP_AUTH_INT:
@@ -651,7 +671,11 @@ cdef int _response_args(object hash_id, object ha1, object method, object uri, o
     if code != _QOP_NONE:  # RFC 2069 form: nc and cnonce are not part of it
         _get_text(nc, &t_nc)
         _get_text(cnonce, &t_cnonce)
-    _response_hex(alg, code, t_ha1, t_method, t_uri, t_nonce, t_nc, t_cnonce, t_body, hex_out)
+    if code == _QOP_AUTH_INT:
+        _body_hex(alg, body, t_body, body_hex)
+        t_body.p = body_hex  # from here on, H(body)
+        t_body.n = 2 * sd_digest_len(alg)
+    _digest_hex(alg, code, t_ha1, t_method, t_uri, t_nonce, t_nc, t_cnonce, t_body, hex_out)
     return 2 * sd_digest_len(alg)
 
 
@@ -1045,6 +1069,7 @@ cdef int _verify(str value, object method, object ha1, object password, object b
     cdef Py_ssize_t hexlen
     cdef char ha1_hex[_HEX_MAX]
     cdef char expected[_HEX_MAX]
+    cdef char body_hex[_HEX_MAX]
     cdef _text name, val, t_method, t_body, t_secret, t_ha1
     cdef _text parts[3]
     cdef char c
@@ -1141,12 +1166,16 @@ cdef int _verify(str value, object method, object ha1, object password, object b
 
     if not _plain_text(method, &t_method):
         return -1
-    if qop == _QOP_AUTH_INT and not _plain_text(body, &t_body):
-        return -1  # the body is read only for auth-int, as in the pure twin
+    if qop == _QOP_AUTH_INT:  # the body is read only for auth-int, as in the pure twin
+        if not _plain_text(body, &t_body):
+            return -1
+        _body_hex(alg, body, t_body, body_hex)
+        t_body.p = body_hex  # from here on, H(body)
+        t_body.n = hexlen
     if qop == _QOP_NONE:  # RFC 2069 form: nc and cnonce, sent or not, are not hashed
         field[P_NC] = field[P_CNONCE] = _text(NULL, 0)
-    _response_hex(alg, qop, t_ha1, t_method, field[P_URI], field[P_NONCE], field[P_NC],
-                  field[P_CNONCE], t_body, expected)
+    _digest_hex(alg, qop, t_ha1, t_method, field[P_URI], field[P_NONCE], field[P_NC],
+                field[P_CNONCE], t_body, expected)
     if field[P_RESPONSE].n != hexlen:
         return 0
     return sd_ct_equal(expected, field[P_RESPONSE].p, hexlen)

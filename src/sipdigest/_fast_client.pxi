@@ -5,15 +5,13 @@
 # plain_challenge scans the ASCII value in place (spans in fixed arrays, like
 # verify_fast) and creates only the strings it returns. render_answer hashes straight
 # from the arguments' UTF-8 and writes the whole header value into one new str.
-# One exception to "_sdhash.h only": on a CPU without SHA extensions, an auth-int body
-# of some length is hashed for SHA-256 by hashlib, whose OpenSSL has vectorised rounds
-# (a 1 KiB SDP body costs the portable SHA-256 more than all the rest of the answer).
-# With SHA-NI the C path is faster than hashlib (900 against 1,250 ns for 1 KiB here).
-# It is the same function, so the result cannot differ; the tests hold both ways equal.
+# An auth-int body is hashed by _body_hex (_fast.pyx), as on the server's paths: on a
+# CPU without SHA extensions a long SHA-256 body goes to hashlib, whose OpenSSL has
+# vectorised rounds (a 1 KiB SDP body costs the portable SHA-256 more than all the rest
+# of the answer); with SHA-NI the C path is faster (900 against 1,250 ns for 1 KiB here).
 
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 
-from hashlib import sha256 as _openssl_sha256
 from cpython.list cimport PyList_GET_ITEM
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE
 
@@ -220,40 +218,6 @@ cdef inline Py_ssize_t _quoted_extra(const char *p, Py_ssize_t n) noexcept nogil
     return extra
 
 
-cdef enum:
-    _HASHLIB_MIN_BODY = 128  # bytes: from here hashlib's SHA-256 beats the portable one
-
-
-cdef void _answer_hex(int alg, int qop, _text ha1, _text method, _text uri, _text nonce,
-                      _text nc, _text cnonce, _text body_hex, char *hex_out) noexcept nogil:
-    """_response_hex with H(body) given in hex (auth-int only)."""
-    cdef char ha2[_HEX_MAX]
-    cdef Py_ssize_t hexlen = 2 * sd_digest_len(alg)
-    cdef _text parts[6]
-    parts[0] = method
-    parts[1] = uri
-    parts[2] = body_hex
-    _hash_join(alg, parts, 3 if qop == _QOP_AUTH_INT else 2, ha2)
-    parts[0] = ha1
-    parts[1] = nonce
-    if qop == _QOP_NONE:
-        parts[2].p = ha2
-        parts[2].n = hexlen
-        _hash_join(alg, parts, 3, hex_out)
-        return
-    parts[2] = nc
-    parts[3] = cnonce
-    if qop == _QOP_AUTH_INT:
-        parts[4].p = b"auth-int"
-        parts[4].n = 8
-    else:
-        parts[4].p = b"auth"
-        parts[4].n = 4
-    parts[5].p = ha2
-    parts[5].n = hexlen
-    _hash_join(alg, parts, 6, hex_out)
-
-
 _RENDER_ARGS = ("ha1", "method", "uri", "nonce", "nc", "cnonce", "start", "mid", "tail", "end")
 
 
@@ -266,7 +230,6 @@ def render_answer(hash_id, ha1, method, uri, nonce, nc, cnonce, qop, body, start
     cdef _text t_nc = _text(NULL, 0), t_cnonce = _text(NULL, 0), t_body = _text(NULL, 0)
     cdef char digest[_HEX_MAX]
     cdef char body_hex[_HEX_MAX]
-    cdef str body_str
     cdef Py_ssize_t hexlen, extra, total, k
     cdef Py_UCS1 *d
     cdef str out
@@ -298,14 +261,10 @@ def render_answer(hash_id, ha1, method, uri, nonce, nc, cnonce, qop, body, start
         _utf8(nc, &t_nc)
         _utf8(cnonce, &t_cnonce)
     if code == _QOP_AUTH_INT:
-        if alg == SD_SHA256 and t_body.n >= _HASHLIB_MIN_BODY and not sd_sha256_on_hw():
-            body_str = _openssl_sha256(body).hexdigest()
-            memcpy(body_hex, PyUnicode_1BYTE_DATA(body_str), 64)
-        else:
-            _hash_join(alg, &t_body, 1, body_hex)
+        _body_hex(alg, body, t_body, body_hex)
     t_body.p = body_hex  # from here on, H(body)
     t_body.n = 2 * sd_digest_len(alg)
-    _answer_hex(alg, code, t_ha1, t_method, t_uri, t_nonce, t_nc, t_cnonce, t_body, digest)
+    _digest_hex(alg, code, t_ha1, t_method, t_uri, t_nonce, t_nc, t_cnonce, t_body, digest)
     hexlen = 2 * sd_digest_len(alg)
     if not (PyUnicode_IS_ASCII(start) and PyUnicode_IS_ASCII(uri) and PyUnicode_IS_ASCII(mid)
             and PyUnicode_IS_ASCII(cnonce) and PyUnicode_IS_ASCII(tail)

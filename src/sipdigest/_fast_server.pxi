@@ -531,33 +531,3 @@ def mint_challenges(key, name, templates, stale, qbits, flags, issued_ms, pool, 
         Py_INCREF(pair)
         PyTuple_SET_ITEM(out, j, pair)
     return out
-
-
-# --------------------------------------------------------------------------------------
-# check_auth_int: _pure_server.check_auth_int
-
-def check_auth_int(hash_id, ha1, method, uri, nonce, nc, cnonce, body_hash, received):
-    """``check_response`` for qop=auth-int given H(body) in hex (see _pure_server)."""
-    cdef int alg = _hash_id(hash_id)
-    cdef _text parts[6]
-    cdef char ha2[_HEX_MAX]
-    cdef char expected[_HEX_MAX]
-    cdef Py_ssize_t hexlen = 2 * sd_digest_len(alg)
-    _get_text(method, &parts[0])
-    _get_text(uri, &parts[1])
-    _get_text(body_hash, &parts[2])
-    _hash_join(alg, parts, 3, ha2)
-    _get_text(ha1, &parts[0])
-    _get_text(nonce, &parts[1])
-    _get_text(nc, &parts[2])
-    _get_text(cnonce, &parts[3])
-    parts[4].p = b"auth-int"
-    parts[4].n = 8
-    parts[5].p = ha2
-    parts[5].n = hexlen
-    _hash_join(alg, parts, 6, expected)
-    if type(received) is not str:
-        raise TypeError("received response must be str")
-    if not PyUnicode_IS_ASCII(received) or PyUnicode_GET_LENGTH(received) != hexlen:
-        return False
-    return sd_ct_equal(expected, PyUnicode_1BYTE_DATA(received), hexlen) == 1

@@ -189,7 +189,9 @@ def response(
         and type(qop) is int
     ):
         # the usual call, all text: f-strings encoded once each (the general path below
-        # decides every error, a lone surrogate's included)
+        # decides every error, a lone surrogate's included). The HA2 memo's hit path
+        # is _ha2's own look-up, inlined in both qop branches: a call per hit would cost
+        # a frame on every request; _ha2 itself fills the memo on a miss.
         h = _BY_ID.get(hash_id)
         try:
             if h is None:

@@ -10,8 +10,6 @@
   so that the usual request costs one call instead of a Python loop over its headers.
 * ``ReplayWindows`` is the table behind ``replay.MemoryReplayStore`` (sliding window
   per nonce, ring eviction with a watermark; see ``replay.py``).
-* ``check_auth_int`` is ``check_response`` for qop=auth-int given H(body) in hex: the
-  server hashes a long body with hashlib where OpenSSL's SHA-256 beats the portable C.
 * ``mint_challenges`` makes a challenge's headers: each template around a freshly
   minted nonce (``nonce.py``), in one call.
 """
@@ -20,7 +18,6 @@ from __future__ import annotations
 
 import binascii
 import hashlib
-import hmac
 import math
 import re
 import struct
@@ -33,7 +30,6 @@ __all__: list[str] = [
     "scan_credentials",
     "ReplayWindows",
     "mint_challenges",
-    "check_auth_int",
 ]
 
 # ---- scan_credentials ----------------------------------------------------------------
@@ -348,7 +344,7 @@ def mint_challenges(
         and 0 <= pos <= len(pool) - 8 * len(templates)
     ):
         # every argument is as the checks below require: no per-template checks
-        pads = _PADS.get(key)
+        pads = _PADS.get(key)  # _pads' hit, inlined: no frame for the usual call
         inner, outer = _pads(key) if pads is None else pads
         out = []
         for head, tail, tail_stale, code in templates:
@@ -408,59 +404,3 @@ def _mint_checked(
     if templates and type(key) is bytes:
         _CHECKED[0] = templates  # every template passed: the next call skips the checks
     return tuple(out)
-
-
-# ---- check_auth_int ----------------------------------------------------------------------
-
-_BY_ID, _HA2, _ha2 = _pure._BY_ID, _pure._HA2, _pure._ha2
-
-
-def check_auth_int(
-    hash_id: int, ha1: _pure.Text, method: _pure.Text, uri: _pure.Text, nonce: _pure.Text,
-    nc: _pure.Text, cnonce: _pure.Text, body_hash: _pure.Text, received: str,
-) -> bool:  # fmt: skip
-    """``check_response`` with qop=auth-int, the body given as its hex digest (RFC 7616
-    §3.4.3: A2 = method:uri:H(body)); the comparison is constant-time."""
-    if (
-        type(ha1) is str
-        and type(method) is str
-        and type(uri) is str
-        and type(nonce) is str
-        and type(nc) is str
-        and type(cnonce) is str
-        and type(body_hash) is str
-        and type(hash_id) is int
-    ):
-        # the usual call, all text: _pure.response's auth-int path, HA2 from its memo (keyed
-        # by uri ":" H(body), the text hashed after the method); the general path below
-        # decides every error, a lone surrogate's included
-        hf = _BY_ID.get(hash_id)
-        if hf is not None:
-            key = f"{uri}:{body_hash}"
-            by_uri = _HA2[hash_id].get(method)
-            h2 = by_uri.get(key) if by_uri is not None else None
-            try:
-                if h2 is None:
-                    h2 = _ha2(hash_id, method, key)
-                kd = f"{ha1}:{nonce}:{nc}:{cnonce}:auth-int:{h2}".encode()
-            except UnicodeEncodeError:
-                pass
-            else:
-                expected = hf(kd).hexdigest()
-                if type(received) is not str:
-                    raise TypeError("received response must be str")
-                if not received.isascii():
-                    return False
-                return hmac.compare_digest(expected, received)
-    h = _pure._ctor(hash_id)
-    a2 = b"%s:%s:%s" % (_pure._b(method), _pure._b(uri), _pure._b(body_hash))
-    ha2 = h(a2).hexdigest().encode()
-    kd = b"%s:%s:%s:%s:auth-int:%s" % (
-        _pure._b(ha1), _pure._b(nonce), _pure._b(nc), _pure._b(cnonce), ha2,
-    )  # fmt: skip
-    expected = h(kd).hexdigest()
-    if type(received) is not str:
-        raise TypeError("received response must be str")
-    if not received.isascii():
-        return False
-    return hmac.compare_digest(expected, received)

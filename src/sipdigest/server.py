@@ -45,12 +45,12 @@ Choices where the RFCs are silent (each also noted where it is made):
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from typing import Callable, Mapping, Union
 
 from . import _impl
+from ._pure_server import _SMALL_NC  # the usual counts, without a regex
 from ._state import ExpiringMemory, dialog_key
 from .actions import (
     Accept,
@@ -106,13 +106,7 @@ _COMMON = frozenset(
 )
 _NC8 = re.compile(r"[0-9a-fA-F]{8}").fullmatch
 _unpack = _PAYLOAD.unpack
-_SMALL_NC = {f"{i:08x}": i for i in range(1, 1025)}  # the usual counts, without a regex
 _QTOK = (None, "auth", "auth-int")
-_SHA256, _sha256 = _impl.SHA256, hashlib.sha256
-# A SHA-256 auth-int body is hashed by hashlib only where that is the faster way: the C
-# core without the CPU's SHA extensions (OpenSSL's vectorised rounds beat the portable
-# C). With them the C core hashes it faster; the pure core hashes with hashlib anyway.
-_BODY_BY_HASHLIB = _impl.IMPLEMENTATION == "fast" and not _impl.core.sha256_on_hardware()
 _MAX_WINDOW = 4096  # by qop code
 _Scanned = tuple[str, str, str, str, int, int, str, str, int, bool, Union[str, None]]
 
@@ -141,18 +135,6 @@ _BASE_TOKEN = {a.token: a.token.removesuffix("-sess") for a in ALGORITHM_CODES}
 _HEX = frozenset("0123456789abcdefABCDEF")
 # an Enum member read from its class costs more than the rest of a handle() line
 _NO_CREDENTIALS = Reason.NO_CREDENTIALS
-
-
-def _check_digest(hid: int, ha1: str, method: str, uri: str, nonce: str, nc: str, cnonce: str,
-                  qcode: int, body: bytes, received: str) -> bool:  # fmt: skip
-    """``_impl.check_response``, except that an auth-int body under SHA-256 is hashed by
-    hashlib where that is faster (``_BODY_BY_HASHLIB``). Every check goes through here
-    (the dummy ones of an unknown user too), so the work does not depend on the user."""
-    if qcode == _QOP_AUTH_INT and hid == _SHA256 and _BODY_BY_HASHLIB and type(body) is bytes:
-        body_hash = _sha256(body).hexdigest()
-        return _impl.check_auth_int(hid, ha1, method, uri, nonce, nc, cnonce, body_hash, received)
-    ok: bool = _impl.check_response(hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, received)
-    return ok
 
 
 def _window(policy: ServerPolicy) -> int:
@@ -587,17 +569,15 @@ class Server:
         password = answer.password
         self._passwords = password is not None  # what an unknown user's dummy work mimics
         table = answer.ha1
-        ha1 = None
+        ha1: str | None = None
         if isinstance(table, str):  # the HA1 for the algorithm the look-up named
             ha1 = table
-            if len(ha1) != alg.hex_length:
-                raise LocalProtocolError(f"an HA1 for {alg.token} is {alg.hex_length} hex digits")
         elif table:
             ha1 = table.get(_BASE_TOKEN[alg.token])
             if ha1 is None:
                 ha1 = _stored(table, alg)
-            if ha1 is not None and (type(ha1) is not str or len(ha1) != alg.hex_length):
-                raise LocalProtocolError(f"an HA1 for {alg.token} is {alg.hex_length} hex digits")
+        if ha1 is not None and (not isinstance(ha1, str) or len(ha1) != alg.hex_length):
+            raise LocalProtocolError(f"an HA1 for {alg.token} is {alg.hex_length} hex digits")
         user = username
         if userhash:
             if confirmed is not None:
@@ -623,19 +603,8 @@ class Server:
         stored = ha1
         if alg.sess:
             ha1 = _impl.ha1_sess(hid, ha1, nonce, cnonce)
-        try:  # _check_digest, inlined
-            if (
-                qcode == _QOP_AUTH_INT
-                and _BODY_BY_HASHLIB
-                and hid == _SHA256
-                and type(body) is bytes
-            ):
-                ok = _impl.check_auth_int(hid, ha1, method, uri, nonce, nc, cnonce,
-                                          _sha256(body).hexdigest(), response)  # fmt: skip
-            else:
-                ok = _impl.check_response(
-                    hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, response
-                )
+        try:
+            ok = _impl.check_response(hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, response)
         except (UnicodeError, TypeError):
             ok = self._check(hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, response)
         if not ok:
@@ -679,7 +648,7 @@ class Server:
     def _check(self, hid: int, ha1: str, method: str, uri: str, nonce: str, nc: str,
                cnonce: str, qcode: int, body: bytes, received: str) -> bool:  # fmt: skip
         try:
-            ok: bool = _check_digest(
+            ok: bool = _impl.check_response(
                 hid, ha1, method, uri, nonce, nc, cnonce, qcode, body, received
             )
             return ok
